@@ -1,0 +1,55 @@
+/**
+ * User tokens (JWT). The accepted algorithms are pinned by configuration, never taken
+ * from the token header: HS256 with JWT_SECRET, RS256/ES256 with JWT_PUBLIC_KEY. This
+ * rules out `alg: none` and HS/RS confusion (a token HMAC-signed with the public key).
+ */
+import jwt from 'jsonwebtoken';
+import { TENANT_ID, type Config } from '../config/config.js';
+
+export interface Principal {
+  tenantId: string;
+  userId: string;
+}
+
+export type AuthFailure = 'missing' | 'expired' | 'invalid' | 'bad_claims';
+
+export class AuthError extends Error {
+  override name = 'AuthError';
+  constructor(readonly reason: AuthFailure) {
+    super('unauthorized');
+  }
+}
+
+const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/u;
+
+export type TokenVerifier = (token: unknown) => Principal;
+
+export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWT_PUBLIC_KEY' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>): TokenVerifier {
+  const key = config.JWT_PUBLIC_KEY ?? config.JWT_SECRET;
+  if (!key) throw new Error('no JWT_SECRET or JWT_PUBLIC_KEY configured');
+  const options: jwt.VerifyOptions = {
+    algorithms: config.JWT_PUBLIC_KEY ? ['RS256', 'ES256'] : ['HS256'],
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  };
+  return (token) => {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw new AuthError('missing');
+    let claims: string | jwt.JwtPayload;
+    try {
+      claims = jwt.verify(token, key, options);
+    } catch (error) {
+      throw new AuthError(error instanceof jwt.TokenExpiredError ? 'expired' : 'invalid');
+    }
+    if (typeof claims !== 'object') throw new AuthError('bad_claims');
+    const tenantId = claims.tid ?? 'default';
+    if (typeof claims.sub !== 'string' || !USER_ID.test(claims.sub)) throw new AuthError('bad_claims');
+    if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw new AuthError('bad_claims');
+    return { tenantId, userId: claims.sub };
+  };
+}
+
+/** `Authorization: Bearer <jwt>` → token, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(\S+)$/i);
+  return match?.[1];
+}

@@ -1,0 +1,142 @@
+/**
+ * Configuration: an explicit list of environment variables → one zod schema → a
+ * deep-frozen object. Malformed values fail fast at start; nothing is read from
+ * `process.env` anywhere else.
+ */
+import { z } from 'zod';
+
+const boolFromEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** `key` (any tenant) or `key:tenant` (bound to one tenant), comma-separated. */
+const apiKeysFromEnv = z.string().transform((raw, ctx) => {
+  const keys: ApiKeySpec[] = [];
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [key, tenant, extra] = part.split(':');
+    if (!key || key.length < 16 || extra !== undefined || tenant === '') {
+      ctx.addIssue({ code: 'custom', message: 'each key must be "key" or "key:tenant", key at least 16 characters' });
+      return z.NEVER;
+    }
+    if (tenant !== undefined && !TENANT_ID.test(tenant)) {
+      ctx.addIssue({ code: 'custom', message: `tenant "${tenant}" does not match ${TENANT_ID}` });
+      return z.NEVER;
+    }
+    keys.push({ key, tenantId: tenant ?? null });
+  }
+  return keys;
+});
+
+/** Tenant ids never contain ':' so that room names `user:<tid>:<uid>` cannot collide. */
+export const TENANT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface ApiKeySpec {
+  key: string;
+  /** null: the key may notify any tenant. */
+  tenantId: string | null;
+}
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    /** @default 3000 */
+    PORT: intFromEnv(0, 65535).default(3000),
+    /** @default "0.0.0.0" */
+    HOST: z.string().min(1).default('0.0.0.0'),
+    /** `mysql://…` or `sqlite:<file>`. @default "sqlite:./data/notify.db" */
+    DATABASE_URL: z
+      .string()
+      .regex(/^(mysql:\/\/|sqlite:)/, 'must start with mysql:// or sqlite:')
+      .default('sqlite:./data/notify.db'),
+    /** Unset → one process with the in-process adapter. */
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /** Prefix of every Redis channel, so several gateways can share one Redis. @default "notify" */
+    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('notify'),
+    JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    /** PEM; RS256 or ES256 tokens. */
+    JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key' }).optional(),
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    NOTIFY_API_KEYS: apiKeysFromEnv.optional(),
+    /** pino level. @default "info" */
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How far back a reconnecting client can resume. @default 24 */
+    REPLAY_RETENTION_HOURS: intFromEnv(1, 24 * 30).default(24),
+    /** History kept for the notification center. @default 30 */
+    INBOX_RETENTION_DAYS: intFromEnv(1, 3650).default(30),
+    /** Relay fallback poll when no wake-up arrives. @default 500 */
+    RELAY_POLL_MS: intFromEnv(10, 60_000).default(500),
+    /** Outbox rows published per relay transaction. @default 200 */
+    RELAY_BATCH_SIZE: intFromEnv(1, 5000).default(200),
+    /** How often a follower tries to take the relay lease. @default 1000 */
+    RELAY_LEASE_RETRY_MS: intFromEnv(50, 60_000).default(1000),
+    /** Notifications per replay query page. @default 200 */
+    REPLAY_PAGE_SIZE: intFromEnv(1, 5000).default(200),
+    /** Per instance; budget instances × this under MySQL max_connections. @default 10 */
+    DB_POOL_MAX: intFromEnv(1, 200).default(10),
+    /** How long a request waits for a store connection before 503. @default 5000 */
+    DB_ACQUIRE_TIMEOUT_MS: intFromEnv(100, 60_000).default(5000),
+    /** Serve the /demo page. @default true outside production */
+    DEMO_PAGE: boolFromEnv.optional(),
+    /** Express "trust proxy" value, e.g. "loopback" behind nginx. @default false */
+    TRUST_PROXY: z.string().min(1).optional(),
+  })
+  .strict();
+
+type ParsedEnv = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<ParsedEnv, 'NOTIFY_API_KEYS' | 'DEMO_PAGE'> {
+  NOTIFY_API_KEYS: readonly ApiKeySpec[];
+  DEMO_PAGE: boolean;
+  isProduction: boolean;
+}
+
+export const CONFIG_KEYS = Object.keys(envSchema.shape) as (keyof ParsedEnv)[];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads only the variables this gateway knows; empty strings count as unset so that
+ * `FOO=` in a compose file means "default".
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const picked: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = env[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  const result = envSchema.safeParse(picked);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const parsed = result.data;
+  const isProduction = parsed.NODE_ENV === 'production';
+  if (parsed.JWT_SECRET && parsed.JWT_PUBLIC_KEY) {
+    throw new ConfigError('set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256), not both');
+  }
+  if (isProduction && !parsed.JWT_SECRET && !parsed.JWT_PUBLIC_KEY) {
+    throw new ConfigError('production requires JWT_SECRET or JWT_PUBLIC_KEY to verify user tokens');
+  }
+  if (isProduction && !parsed.NOTIFY_API_KEYS?.length) {
+    throw new ConfigError('production requires NOTIFY_API_KEYS (comma-separated "key" or "key:tenant")');
+  }
+  return deepFreeze({
+    ...parsed,
+    NOTIFY_API_KEYS: parsed.NOTIFY_API_KEYS ?? [],
+    DEMO_PAGE: parsed.DEMO_PAGE ?? !isProduction,
+    isProduction,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,152 @@
+/**
+ * One gateway instance, wired from config: store → fan-out → Socket.IO → relay → HTTP.
+ * main.ts runs one; tests run several in one process (each with its own registry).
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Router } from 'express';
+import { Server } from 'socket.io';
+import { createApiKeyChecker } from './auth/api-keys.js';
+import { createTokenVerifier } from './auth/user-token.js';
+import type { Config } from './config/config.js';
+import { createApp } from './http/app.js';
+import { healthRoutes } from './http/health-routes.js';
+import { notifyRoute } from './http/notify-route.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { LocalLease } from './outbox/local-lease.js';
+import { MysqlLease } from './outbox/mysql-lease.js';
+import { NotificationWriter, type WriterHooks } from './outbox/notification-writer.js';
+import { OutboxRelay, type RelayHooks } from './outbox/outbox-relay.js';
+import type { RelayLease } from './outbox/relay-lease.js';
+import { createLocalFanout } from './realtime/local-fanout.js';
+import { createRedisFanout } from './realtime/redis-fanout.js';
+import { withReplayHold } from './realtime/replay-hold.js';
+import { attachSocketGateway, type GatewayServer } from './realtime/socket-gateway.js';
+import { createStore, type Store } from './store/store.js';
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** Default process metrics (off when several instances share a test process). */
+  defaultMetrics?: boolean;
+  hooks?: { writer?: WriterHooks; relay?: RelayHooks };
+}
+
+export interface Gateway {
+  readonly config: Config;
+  readonly store: Store;
+  readonly io: GatewayServer;
+  readonly relay: OutboxRelay;
+  readonly lease: RelayLease;
+  readonly metrics: Metrics;
+  readonly httpServer: HttpServer;
+  listen(port?: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Socket.IO packets above this are refused (the connection is closed). */
+export const MAX_SOCKET_PACKET_BYTES = 16 * 1024;
+
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const store = createStore(config.DATABASE_URL, {
+    poolMax: config.DB_POOL_MAX,
+    acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
+  });
+  await store.migrate();
+
+  const fanout = config.REDIS_URL ? createRedisFanout(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : createLocalFanout();
+  const lease: RelayLease =
+    store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger) : new LocalLease();
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true, isRelayLeader: () => lease.isHeld() });
+
+  const httpServer = createServer();
+  const io: GatewayServer = new Server(httpServer, {
+    adapter: withReplayHold(fanout.adapter),
+    serveClient: false,
+    maxHttpBufferSize: MAX_SOCKET_PACKET_BYTES,
+    perMessageDeflate: false,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+  });
+
+  const relay = new OutboxRelay(
+    store,
+    lease,
+    ({ rooms, notification }) => {
+      if (rooms.length > 0) io.to(rooms).emit('notification', notification);
+      metrics.published.inc({ kind: notification.kind });
+    },
+    { batchSize: config.RELAY_BATCH_SIZE, pollMs: config.RELAY_POLL_MS, leaseRetryMs: config.RELAY_LEASE_RETRY_MS },
+    logger,
+    options.hooks?.relay,
+  );
+  fanout.attach(io, () => relay.wake());
+  const writer = new NotificationWriter(
+    store,
+    () => {
+      relay.wake();
+      fanout.wakeOthers();
+    },
+    options.hooks?.writer,
+  );
+
+  attachSocketGateway({
+    io,
+    store,
+    verifyToken: createTokenVerifier(config),
+    metrics,
+    logger,
+    replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3600_000,
+    replayPageSize: config.REPLAY_PAGE_SIZE,
+  });
+
+  let draining = false;
+  const metricsRoute = Router().get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const app = createApp({
+    routers: [
+      healthRoutes(
+        [
+          { name: 'store', check: () => store.ping() },
+          ...(config.REDIS_URL ? [{ name: 'redis', check: () => fanout.ping() }] : []),
+        ],
+        () => draining,
+      ),
+      metricsRoute,
+      notifyRoute({ writer, checkApiKey: createApiKeyChecker(config.NOTIFY_API_KEYS), metrics }),
+    ],
+    metrics,
+    logger,
+    isStoreUnavailable: (error) => store.dialect.isUnavailable(error),
+    trustProxy: config.TRUST_PROXY,
+  });
+  httpServer.on('request', app);
+
+  return {
+    config,
+    store,
+    io,
+    relay,
+    lease,
+    metrics,
+    httpServer,
+    async listen(port = config.PORT, host = config.HOST) {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => resolve());
+      });
+      relay.start();
+      return (httpServer.address() as AddressInfo).port;
+    },
+    /** Stop accepting, finish the relay batch, release the lease, close sockets and stores. */
+    async close() {
+      draining = true;
+      await relay.stop();
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await fanout.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/** The Express app: body limits, request metrics/logging, routes, the error catalogue. */
+import express, { type Router } from 'express';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { HttpError, errorHandler } from './errors.js';
+
+/** Whole-request body limit; larger → 413 PAYLOAD_TOO_LARGE. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface AppDeps {
+  routers: Router[];
+  metrics: Metrics;
+  logger: Logger;
+  isStoreUnavailable: (error: unknown) => boolean;
+  trustProxy?: string | undefined;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = req.route?.path ? String(req.route.path) : 'unmatched';
+      deps.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      deps.logger.debug({ method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'http');
+    });
+    next();
+  });
+  app.use(express.json({ limit: MAX_BODY_BYTES, strict: true }));
+  for (const router of deps.routers) app.use(router);
+  app.use((req) => {
+    throw new HttpError('NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(deps.logger, deps.isStoreUnavailable));
+  return app;
+}

@@ -1,0 +1,39 @@
+/** The body of POST /api/notify/:kind (DESIGN.md "Public contract"). */
+import { z } from 'zod';
+import { TENANT_ID } from '../config/config.js';
+
+export const KIND = /^[a-z][a-z0-9_.:-]{0,63}$/;
+export const MAX_RECIPIENTS = 1000;
+/** Serialised `data` limit; larger payloads belong in the product's own API. */
+export const MAX_DATA_BYTES = 8 * 1024;
+
+const userId = z.string().min(1).max(128).regex(/^[^\s\u0000-\u001f]+$/u, 'must not contain whitespace or control characters');
+
+export const notifyBodySchema = z
+  .object({
+    userId: userId.optional(),
+    userIds: z.array(userId).min(1).max(MAX_RECIPIENTS).optional(),
+    tenantId: z.string().regex(TENANT_ID, 'letters, digits, "_", "." or "-", up to 64').optional(),
+    scope: z.enum(['user', 'tenant']).default('user'),
+    title: z.string().trim().min(1).max(256),
+    body: z.string().max(4000).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+    priority: z.enum(['low', 'medium', 'high']).default('medium'),
+    dedupeKey: z.string().min(1).max(191).optional(),
+    ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const addressed = body.userId !== undefined || body.userIds !== undefined;
+    if (body.userId !== undefined && body.userIds !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['userIds'], message: 'give userId or userIds, not both' });
+    }
+    if (body.scope === 'user' && !addressed) {
+      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'scope "user" needs userId or userIds' });
+    }
+    if (body.scope === 'tenant' && addressed) {
+      ctx.addIssue({ code: 'custom', path: ['scope'], message: 'scope "tenant" goes to the whole tenant: omit userId(s)' });
+    }
+  });
+
+export type NotifyBody = z.infer<typeof notifyBodySchema>;

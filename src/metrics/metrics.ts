@@ -1,0 +1,71 @@
+/**
+ * Prometheus metrics, one registry per gateway instance (tests start several in one
+ * process). Names are the contract the Grafana dashboard and alert rules rely on.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(options: { defaultMetrics: boolean; isRelayLeader: () => boolean }) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    connectedSockets: new Gauge({ name: 'notify_connected_sockets', help: 'Sockets connected to this instance', registers }),
+    connectionsOpened: new Counter({
+      name: 'notify_connections_opened_total',
+      help: 'Socket connections accepted; resumed="true" when the handshake carried lastAckId',
+      labelNames: ['resumed'] as const,
+      registers,
+    }),
+    connectionsClosed: new Counter({
+      name: 'notify_connections_closed_total',
+      help: 'Socket disconnections by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'notify_auth_failures_total',
+      help: 'Rejected user tokens and API keys by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    ingested: new Counter({
+      name: 'notify_notifications_ingested_total',
+      help: 'Notifications committed by POST',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    dedupeHits: new Counter({ name: 'notify_dedupe_hits_total', help: 'Repeated dedupe keys answered with the first id', registers }),
+    published: new Counter({
+      name: 'notify_notifications_published_total',
+      help: 'Notifications emitted by the relay',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    acked: new Counter({ name: 'notify_notifications_acked_total', help: 'Inbox rows acknowledged by clients', registers }),
+    replayed: new Counter({ name: 'notify_replayed_total', help: 'Notifications sent by reconnect replay', registers }),
+    replayDuration: new Histogram({
+      name: 'notify_replay_duration_seconds',
+      help: 'Time from handshake to notify:synced',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    relayLeader: new Gauge({
+      name: 'notify_relay_leader',
+      help: '1 when this instance holds the relay lease',
+      registers,
+      collect() {
+        this.set(options.isRelayLeader() ? 1 : 0);
+      },
+    }),
+    httpDuration: new Histogram({
+      name: 'notify_http_request_duration_seconds',
+      help: 'HTTP request duration by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

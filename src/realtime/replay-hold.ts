@@ -1,0 +1,86 @@
+/**
+ * Holding live broadcasts while a socket replays.
+ *
+ * A reconnecting socket joins its rooms before replay starts (so nothing published
+ * during replay is missed) but must not see a live notification overtake older
+ * replayed ones: a client advancing `lastAckId` on the newer one would skip the older
+ * ones on its next reconnect. So every adapter broadcast that targets a socket in
+ * replay is queued per socket and delivered after the replay, skipping ids the
+ * replay already sent.
+ *
+ * Mechanism: every broadcast, local or arriving from Redis, ends in the in-memory
+ * adapter's `broadcast`, which encodes the packet once (`_encode`) and then calls
+ * `apply(opts, writeToSocket)` synchronously. We wrap both on the adapter instance:
+ * `_encode` remembers the packet, `apply` defers `writeToSocket` for held sockets.
+ * Those two methods are internal to socket.io-adapter 2.5; test/realtime covers the
+ * behaviour, so an upgrade that changes them fails loudly.
+ */
+import type { Namespace, Socket } from 'socket.io';
+import type { Adapter } from 'socket.io-adapter';
+
+interface HeldWrite {
+  notificationId: string | null;
+  deliver: () => void;
+}
+
+interface Packet {
+  data?: unknown[];
+}
+
+type ApplyFn = (opts: unknown, callback: (socket: Socket) => void) => void;
+type EncodeFn = (packet: Packet, opts: unknown) => unknown;
+
+const holds = new WeakMap<Socket, HeldWrite[]>();
+
+export function startHold(socket: Socket): void {
+  holds.set(socket, []);
+}
+
+/** Delivers what was held, in arrival order, except notifications already replayed. */
+export function releaseHold(socket: Socket, alreadySent: ReadonlySet<string>): number {
+  const held = holds.get(socket) ?? [];
+  holds.delete(socket);
+  let delivered = 0;
+  for (const write of held) {
+    if (write.notificationId !== null && alreadySent.has(write.notificationId)) continue;
+    write.deliver();
+    delivered += 1;
+  }
+  return delivered;
+}
+
+export function withReplayHold(makeAdapter: (nsp: Namespace) => Adapter): (nsp: Namespace) => Adapter {
+  // A plain function, not an arrow: socket.io calls the adapter factory with `new`.
+  return function holdingAdapter(nsp: Namespace) {
+    const adapter = makeAdapter(nsp) as unknown as { _encode: EncodeFn; apply: ApplyFn };
+    const encode = adapter._encode.bind(adapter);
+    const apply = adapter.apply.bind(adapter);
+    if (typeof encode !== 'function' || typeof apply !== 'function') {
+      throw new Error('socket.io-adapter internals changed: replay hold cannot be installed');
+    }
+    let encoding: Packet | null = null;
+    adapter._encode = (packet, opts) => {
+      encoding = packet;
+      return encode(packet, opts);
+    };
+    adapter.apply = (opts, callback) => {
+      const packet = encoding;
+      encoding = null;
+      // Not a broadcast (socketsJoin, disconnectSockets, …): never held.
+      if (packet === null) return apply(opts, callback);
+      apply(opts, (socket) => {
+        const held = holds.get(socket);
+        if (held) held.push({ notificationId: notificationIdOf(packet), deliver: () => callback(socket) });
+        else callback(socket);
+      });
+    };
+    return adapter as unknown as Adapter;
+  };
+}
+
+function notificationIdOf(packet: Packet): string | null {
+  const [event, payload] = packet.data ?? [];
+  if (event !== 'notification' || !payload || typeof payload !== 'object') return null;
+  const id = (payload as { id?: unknown }).id;
+  return typeof id === 'string' ? id : null;
+}

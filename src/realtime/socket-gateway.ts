@@ -1,0 +1,131 @@
+/**
+ * The Socket.IO side: handshake auth, rooms, replay on connect, acks.
+ *
+ * Order on connect (see DESIGN.md "Connect & replay"): hold live broadcasts → join the
+ * user and tenant rooms → replay the stream after `lastAckId` in commit order → emit
+ * `notify:synced` → release what was held, minus what the replay already sent.
+ */
+import type { Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import { AuthError, type Principal, type TokenVerifier } from '../auth/user-token.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
+import type { WireNotification } from '../store/message-codec.js';
+import type { Store } from '../store/store.js';
+import { releaseHold, startHold } from './replay-hold.js';
+import { replayStream, resolveCursor } from './replay.js';
+
+export interface ServerToClientEvents {
+  notification: (notification: WireNotification) => void;
+  'notify:synced': (info: { replayed: number; recovered: boolean }) => void;
+  'notification:read': (info: { ids: string[] }) => void;
+  'notify:error': (error: { code: string; message: string }) => void;
+}
+
+export interface ClientToServerEvents {
+  'notify:ack': (payload: { ids: string[] }) => void;
+}
+
+export interface SocketData {
+  principal: Principal;
+  lastAckId: string | null;
+}
+
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface SocketGatewayDeps {
+  io: GatewayServer;
+  store: Store;
+  verifyToken: TokenVerifier;
+  metrics: Metrics;
+  logger: Logger;
+  replayRetentionMs: number;
+  replayPageSize: number;
+}
+
+const CLIENT_EVENTS = new Set<string>(['notify:ack']);
+const ACK_SCHEMA = z.object({ ids: z.array(z.string().min(1).max(64)).min(1).max(500) }).strict();
+const LAST_ACK_ID = z.string().min(1).max(64);
+
+export function attachSocketGateway(deps: SocketGatewayDeps): void {
+  const { io, metrics } = deps;
+
+  io.use((socket, next) => {
+    try {
+      const auth = (socket.handshake.auth ?? {}) as { token?: unknown; lastAckId?: unknown };
+      socket.data.principal = deps.verifyToken(auth.token);
+      const lastAckId = LAST_ACK_ID.safeParse(auth.lastAckId);
+      socket.data.lastAckId = lastAckId.success ? lastAckId.data : null;
+      next();
+    } catch (error) {
+      const reason = error instanceof AuthError ? error.reason : 'invalid';
+      metrics.authFailures.inc({ reason: `socket_${reason}` });
+      next(new Error('unauthorized'));
+    }
+  });
+
+  io.on('connection', (socket: GatewaySocket) => {
+    metrics.connectedSockets.inc();
+    metrics.connectionsOpened.inc({ resumed: String(socket.data.lastAckId !== null) });
+    socket.on('disconnect', (reason) => {
+      metrics.connectedSockets.dec();
+      metrics.connectionsClosed.inc({ reason });
+    });
+    socket.use(([event], next) => (CLIENT_EVENTS.has(event) ? next() : next(new Error(`unknown event "${event}"`))));
+    socket.on('error', (error) => socket.emit('notify:error', { code: 'UNKNOWN_EVENT', message: error.message }));
+    socket.on('notify:ack', (payload) => void handleAck(deps, socket, payload));
+    void syncOnConnect(deps, socket);
+  });
+}
+
+async function syncOnConnect(deps: SocketGatewayDeps, socket: GatewaySocket): Promise<void> {
+  const started = process.hrtime.bigint();
+  const who = socket.data.principal;
+  startHold(socket);
+  socket.join([userRoom(who.tenantId, who.userId), tenantRoom(who.tenantId)]);
+  const sent = new Set<string>();
+  try {
+    const cursor = socket.data.lastAckId
+      ? await resolveCursor(deps.store.db, who, socket.data.lastAckId, deps.replayRetentionMs)
+      : null;
+    if (cursor !== null) {
+      for await (const page of replayStream(deps.store.db, who, cursor, deps.replayPageSize)) {
+        if (socket.disconnected) return;
+        for (const entry of page) {
+          socket.emit('notification', entry.notification);
+          sent.add(entry.notification.id);
+        }
+      }
+    }
+    socket.emit('notify:synced', { replayed: sent.size, recovered: cursor !== null });
+    releaseHold(socket, sent);
+    deps.metrics.replayed.inc(sent.size);
+    deps.metrics.replayDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  } catch (error) {
+    deps.logger.warn({ err: error, tenantId: who.tenantId }, 'replay failed; closing socket so the client retries');
+    socket.emit('notify:error', { code: 'STORE_UNAVAILABLE', message: 'replay failed, reconnect later' });
+    socket.disconnect(true);
+  }
+}
+
+async function handleAck(deps: SocketGatewayDeps, socket: GatewaySocket, payload: unknown): Promise<void> {
+  const parsed = ACK_SCHEMA.safeParse(payload);
+  if (!parsed.success) {
+    socket.emit('notify:error', { code: 'VALIDATION_FAILED', message: 'notify:ack expects { ids: string[1..500] }' });
+    return;
+  }
+  const who = socket.data.principal;
+  try {
+    // The WHERE on (tenant, user) is the isolation: ids of other users match nothing.
+    const updated = await deps.store.db('notify_inbox')
+      .where({ tenant_id: who.tenantId, user_id: who.userId })
+      .whereIn('message_id', [...new Set(parsed.data.ids)])
+      .whereNull('acked_at')
+      .update({ acked_at: Date.now() });
+    deps.metrics.acked.inc(updated);
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'ack failed');
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The contract each store driver fulfils. Everything above `store/` speaks knex and
+ * this interface; driver quirks (connection options, error codes) stay in
+ * `sqlite-dialect.ts` and `mysql-dialect.ts`.
+ */
+import type { Knex } from 'knex';
+
+export interface StoreDialect {
+  readonly name: 'sqlite' | 'mysql';
+  knexConfig(url: string, options: { poolMax: number; acquireTimeoutMs: number }): Knex.Config;
+  /** Connection refused / lost / pool timeout: the caller should answer 503 and retry later. */
+  isUnavailable(error: unknown): boolean;
+  isUniqueViolation(error: unknown): boolean;
+}
+
+export function errorCode(error: unknown): string | undefined {
+  if (error && typeof error === 'object' && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,77 @@
+/** Rows ↔ the wire shape. The one place JSON text and BIGINT columns are normalised. */
+
+export type Priority = 'low' | 'medium' | 'high';
+export type Scope = 'user' | 'tenant';
+
+/** What clients receive as the `notification` event. */
+export interface WireNotification {
+  id: string;
+  kind: string;
+  title: string;
+  body: string | null;
+  data: Record<string, unknown> | null;
+  priority: Priority;
+  scope: Scope;
+  tenantId: string;
+  createdAt: string;
+}
+
+export interface MessageRow {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  scope: string;
+  title: string;
+  body: string | null;
+  data: unknown;
+  priority: string;
+  dedupe_key: string | null;
+  seq: number | string | null;
+  created_at: number | string;
+  expires_at: number | string | null;
+}
+
+export const MESSAGE_COLUMNS = [
+  'id',
+  'tenant_id',
+  'kind',
+  'scope',
+  'title',
+  'body',
+  'data',
+  'priority',
+  'dedupe_key',
+  'seq',
+  'created_at',
+  'expires_at',
+] as const;
+
+export function encodeData(data: Record<string, unknown> | undefined): string | null {
+  return data === undefined ? null : JSON.stringify(data);
+}
+
+/** mysql2 on MariaDB may hand back parsed JSON, SQLite gives text: accept both. */
+export function decodeData(raw: unknown): Record<string, unknown> | null {
+  if (raw === null || raw === undefined) return null;
+  if (typeof raw === 'object') return raw as Record<string, unknown>;
+  return JSON.parse(String(raw)) as Record<string, unknown>;
+}
+
+export function toNumber(value: number | string | bigint | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'number' ? value : Number(value);
+}
+
+export function toWire(row: MessageRow): WireNotification {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title,
+    body: row.body,
+    data: decodeData(row.data),
+    priority: row.priority as Priority,
+    scope: row.scope as Scope,
+    tenantId: row.tenant_id,
+    createdAt: new Date(toNumber(row.created_at) ?? 0).toISOString(),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Migrations are listed here explicitly (not discovered on disk) so that the same list
+ * runs from TypeScript in tests and from compiled JavaScript in production.
+ */
+import type { Knex } from 'knex';
+import * as core from '../../migrations/20261122_001_core.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const migrations: Record<string, Migration> = {
+  '20261122_001_core': core,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return Object.keys(migrations);
+  },
+  getMigrationName(name) {
+    return name;
+  },
+  async getMigration(name) {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};

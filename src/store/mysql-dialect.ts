@@ -1,0 +1,50 @@
+import type { Knex } from 'knex';
+import { errorCode, type StoreDialect } from './dialect.js';
+import { isPoolTimeout } from './sqlite-dialect.js';
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+]);
+
+export const mysqlDialect: StoreDialect = {
+  name: 'mysql',
+  knexConfig(url, { poolMax, acquireTimeoutMs }): Knex.Config {
+    return {
+      client: 'mysql2',
+      connection: {
+        uri: url,
+        charset: 'utf8mb4',
+        // We keep timestamps as epoch milliseconds; no driver date conversion.
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: false,
+        connectTimeout: Math.min(acquireTimeoutMs, 10_000),
+      } as Knex.MySql2ConnectionConfig,
+      acquireConnectionTimeout: acquireTimeoutMs,
+      // min 0: idle instances hold no connections (budget instances × max under max_connections).
+      pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
+    };
+  },
+  isUnavailable(error) {
+    return UNAVAILABLE_CODES.has(errorCode(error) ?? '') || isPoolTimeout(error) || isFatalDriverError(error);
+  },
+  isUniqueViolation(error) {
+    return errorCode(error) === 'ER_DUP_ENTRY';
+  },
+};
+
+function isFatalDriverError(error: unknown): boolean {
+  return Boolean(error && typeof error === 'object' && (error as { fatal?: unknown }).fatal === true);
+}

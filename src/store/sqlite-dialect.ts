@@ -1,0 +1,41 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Knex } from 'knex';
+import { errorCode, type StoreDialect } from './dialect.js';
+
+export const sqliteDialect: StoreDialect = {
+  name: 'sqlite',
+  knexConfig(url, { acquireTimeoutMs }): Knex.Config {
+    const filename = url.slice('sqlite:'.length);
+    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    return {
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      acquireConnectionTimeout: acquireTimeoutMs,
+      // One connection: SQLite serialises writers anyway, and one handle avoids SQLITE_BUSY.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('synchronous = NORMAL');
+          conn.pragma('foreign_keys = ON');
+          done(null, conn);
+        },
+      },
+    };
+  },
+  isUnavailable(error) {
+    const code = errorCode(error) ?? '';
+    return code === 'SQLITE_BUSY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR' || isPoolTimeout(error);
+  },
+  isUniqueViolation(error) {
+    const code = errorCode(error) ?? '';
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
+};
+
+export function isPoolTimeout(error: unknown): boolean {
+  return error instanceof Error && error.name === 'KnexTimeoutError';
+}
