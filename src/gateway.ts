@@ -2,6 +2,7 @@
  * One gateway instance, wired from config: store → fan-out → Socket.IO → relay → HTTP.
  * main.ts runs one; tests run several in one process (each with its own registry).
  */
+import { EventEmitter } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Router } from 'express';
@@ -40,6 +41,8 @@ export interface Gateway {
   readonly lease: RelayLease;
   readonly metrics: Metrics;
   readonly httpServer: HttpServer;
+  /** 'advance' is emitted on every instance after the relay published a batch. */
+  readonly streamAdvanced: EventEmitter;
   listen(port?: number, host?: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -81,7 +84,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger,
     options.hooks?.relay,
   );
-  fanout.attach(io, () => relay.wake());
+  // Fires on every instance after the relay published; SSE streams listen to re-read the store.
+  const streamAdvanced = new EventEmitter();
+  streamAdvanced.setMaxListeners(0);
+  relay.onBatchPublished(() => {
+    streamAdvanced.emit('advance');
+    fanout.announceAdvance();
+  });
+  fanout.attach(io, { onWake: () => relay.wake(), onAdvance: () => streamAdvanced.emit('advance') });
   const writer = new NotificationWriter(
     store,
     () => {
@@ -132,6 +142,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     lease,
     metrics,
     httpServer,
+    streamAdvanced,
     async listen(port = config.PORT, host = config.HOST) {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

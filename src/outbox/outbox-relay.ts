@@ -56,6 +56,7 @@ export class OutboxRelay {
   private woken = false;
   private wakeWaiter: (() => void) | null = null;
   private loop: Promise<void> | null = null;
+  private readonly batchListeners: (() => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -77,6 +78,10 @@ export class OutboxRelay {
     this.woken = true;
     // Followers ignore commit wake-ups: they only retry the lease on their own timer.
     if (this.stopped || this.lease.isHeld()) this.wakeWaiter?.();
+  }
+
+  onBatchPublished(listener: () => void): void {
+    this.batchListeners.push(listener);
   }
 
   isLeader(): boolean {
@@ -127,6 +132,7 @@ export class OutboxRelay {
     await this.store.db('notify_outbox')
       .whereIn('id', rows.map((r) => r.id))
       .delete();
+    for (const listener of this.batchListeners) listener();
     return rows.length;
   }
 

@@ -9,13 +9,21 @@ import type { Adapter } from 'socket.io-adapter';
 export interface Fanout {
   readonly name: 'local' | 'redis';
   readonly adapter: (nsp: Namespace) => Adapter;
-  /** Calls `onWake` when another instance committed outbox rows. */
-  attach(io: Server, onWake: () => void): void;
+  /** Calls `onWake` when another instance committed outbox rows, `onAdvance` when the relay published. */
+  attach(io: Server, listeners: FanoutListeners): void;
   /** Tell the other instances' relays that rows were committed (coalesced). */
   wakeOthers(): void;
+  /** Tell the other instances that the relay published (SSE streams re-read the store). */
+  announceAdvance(): void;
   /** Throws when the cross-instance link is down (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface FanoutListeners {
+  onWake: () => void;
+  onAdvance: () => void;
+}
+
 export const WAKE_EVENT = 'outbox:wake';
+export const ADVANCE_EVENT = 'stream:advanced';

@@ -8,6 +8,7 @@ export function createLocalFanout(): Fanout {
     adapter: (nsp) => new Adapter(nsp),
     attach() {},
     wakeOthers() {},
+    announceAdvance() {},
     async ping() {},
     async close() {},
   };

@@ -10,7 +10,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Server } from 'socket.io';
 import type { Logger } from '../logger.js';
-import { WAKE_EVENT, type Fanout } from './fanout.js';
+import { ADVANCE_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
   const pub = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
@@ -21,35 +21,45 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
   observePublishFailures(pub, logger);
 
   let io: Server | null = null;
-  let onWakeListener: (() => void) | null = null;
-  let wakePending = false;
+  let listeners: FanoutListeners | null = null;
+  const emitToOthers = coalesced((event: string) => io?.serverSideEmit(event, Date.now()));
   return {
     name: 'redis',
     adapter: createAdapter(pub, sub, { key: `${keyPrefix}:sio` }),
-    attach(server, onWake) {
+    attach(server, attached) {
       io = server;
-      onWakeListener = onWake;
-      server.on(WAKE_EVENT, onWake);
+      listeners = attached;
+      server.on(WAKE_EVENT, attached.onWake);
+      server.on(ADVANCE_EVENT, attached.onAdvance);
     },
-    wakeOthers() {
-      // Many commits in one tick → one PUBLISH.
-      if (wakePending || !io) return;
-      wakePending = true;
-      setImmediate(() => {
-        wakePending = false;
-        io?.serverSideEmit(WAKE_EVENT, Date.now());
-      });
-    },
+    wakeOthers: () => emitToOthers(WAKE_EVENT),
+    announceAdvance: () => emitToOthers(ADVANCE_EVENT),
     async ping() {
       if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error(`redis ${pub.status}/${sub.status}`);
       await pub.ping();
     },
     async close() {
-      if (onWakeListener) io?.off(WAKE_EVENT, onWakeListener);
+      if (listeners) {
+        io?.off(WAKE_EVENT, listeners.onWake);
+        io?.off(ADVANCE_EVENT, listeners.onAdvance);
+      }
       await Promise.allSettled([pub.quit(), sub.quit()]);
       pub.disconnect();
       sub.disconnect();
     },
+  };
+}
+
+/** Many calls in one tick → one PUBLISH per event name. */
+function coalesced(send: (event: string) => void): (event: string) => void {
+  const pending = new Set<string>();
+  return (event) => {
+    if (pending.has(event)) return;
+    pending.add(event);
+    setImmediate(() => {
+      pending.delete(event);
+      send(event);
+    });
   };
 }
 

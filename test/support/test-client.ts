@@ -1,0 +1,104 @@
+/**
+ * A real socket.io-client session that records what it receives and lets a test await
+ * events instead of sleeping.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { WireNotification } from '../../src/store/message-codec.js';
+
+export interface Synced {
+  replayed: number;
+  recovered: boolean;
+}
+
+export class TestClient {
+  readonly received: WireNotification[] = [];
+  readonly synced: Synced[] = [];
+  readonly errors: { code: string; message: string }[] = [];
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly socket: Socket) {
+    socket.on('notification', (n: WireNotification) => this.record(() => this.received.push(n)));
+    socket.on('notify:synced', (s: Synced) => this.record(() => this.synced.push(s)));
+    socket.on('notify:error', (e: { code: string; message: string }) => this.record(() => this.errors.push(e)));
+    socket.on('disconnect', () => this.record(() => undefined));
+  }
+
+  /** Connects and resolves after `notify:synced` (replay done). */
+  static async connect(
+    baseUrl: string,
+    auth: { token: string; lastAckId?: string },
+    transports: ('websocket' | 'polling')[] = ['websocket'],
+  ): Promise<TestClient> {
+    const socket = io(baseUrl, { auth, transports, reconnection: false, forceNew: true });
+    const client = new TestClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect_error', (err) => reject(err));
+      socket.once('notify:synced', () => resolve());
+    });
+    return client;
+  }
+
+  /** Resolves with the connect_error message (the handshake must fail). */
+  static async rejected(baseUrl: string, auth: Record<string, unknown>): Promise<string> {
+    const socket = io(baseUrl, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        socket.once('connect_error', (err) => resolve(err.message));
+        socket.once('connect', () => reject(new Error('handshake unexpectedly accepted')));
+      });
+    } finally {
+      socket.close();
+    }
+  }
+
+  get ids(): string[] {
+    return this.received.map((n) => n.id);
+  }
+
+  waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.ids)}`));
+      }, timeoutMs);
+      const check = () => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+        resolve();
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  waitForIds(ids: readonly string[], timeoutMs?: number): Promise<void> {
+    return this.waitFor(() => ids.every((id) => this.ids.includes(id)), `ids ${ids.join(',')}`, timeoutMs);
+  }
+
+  waitForCount(count: number, timeoutMs?: number): Promise<void> {
+    return this.waitFor(() => this.received.length >= count, `${count} notifications`, timeoutMs);
+  }
+
+  ack(ids: string[]): void {
+    this.socket.emit('notify:ack', { ids });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private record(change: () => void): void {
+    change();
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/**
+ * Proves a negative without sleeping blindly: sends a marker notification that the
+ * client must receive, so anything sent before it has had its chance to arrive too.
+ */
+export async function flushWith(client: TestClient, sendMarker: () => Promise<string>): Promise<void> {
+  const marker = await sendMarker();
+  await client.waitForIds([marker]);
+}

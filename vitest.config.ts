@@ -1,0 +1,52 @@
+/**
+ * One suite, run per driver: `*.int.test.ts` runs once on SQLite + in-process adapter
+ * and once on MySQL/MariaDB + Redis; other tests run once ("unit").
+ * In CI (CI=true) the MySQL + Redis run is always included, so unreachable services
+ * fail the run instead of skipping it; on a laptop without them it is left out loudly.
+ */
+import { createConnection } from 'node:net';
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+
+const mysqlUrl = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function reachable(url: string, defaultPort: number): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port || defaultPort), timeout: 1000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+export default defineConfig(async (): Promise<ViteUserConfig> => {
+  const servicesUp = (await reachable(mysqlUrl, 3306)) && (await reachable(redisUrl, 6379));
+  const runMysql = process.env.CI === 'true' || servicesUp;
+  if (!runMysql) {
+    console.warn(`\n!! MySQL/Redis not reachable (${mysqlUrl}, ${redisUrl}): the mysql+redis run is SKIPPED.\n`);
+  }
+  const integration = 'test/**/*.int.test.ts';
+  return {
+    test: {
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+      projects: [
+        { extends: true as const, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [integration] } },
+        { extends: true as const, test: { name: 'sqlite', include: [integration], env: { TEST_DRIVER: 'sqlite' } } },
+        ...(runMysql
+          ? [
+              {
+                extends: true as const,
+                test: {
+                  name: 'mysql',
+                  include: [integration],
+                  env: { TEST_DRIVER: 'mysql', TEST_MYSQL_URL: mysqlUrl, TEST_REDIS_URL: redisUrl },
+                },
+              },
+            ]
+          : []),
+      ],
+    },
+  };
+});
