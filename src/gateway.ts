@@ -23,14 +23,14 @@ import type { RelayLease } from './outbox/relay-lease.js';
 import { createLocalFanout } from './realtime/local-fanout.js';
 import { createRedisFanout } from './realtime/redis-fanout.js';
 import { withReplayHold } from './realtime/replay-hold.js';
-import { attachSocketGateway, type GatewayServer } from './realtime/socket-gateway.js';
+import { attachSocketGateway, type GatewayServer, type ReplayHooks } from './realtime/socket-gateway.js';
 import { createStore, type Store } from './store/store.js';
 
 export interface GatewayOptions {
   logger?: Logger;
   /** Default process metrics (off when several instances share a test process). */
   defaultMetrics?: boolean;
-  hooks?: { writer?: WriterHooks; relay?: RelayHooks };
+  hooks?: { writer?: WriterHooks; relay?: RelayHooks; replay?: ReplayHooks };
 }
 
 export interface Gateway {
@@ -109,6 +109,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger,
     replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3600_000,
     replayPageSize: config.REPLAY_PAGE_SIZE,
+    ...(options.hooks?.replay ? { hooks: options.hooks.replay } : {}),
   });
 
   let draining = false;

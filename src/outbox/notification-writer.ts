@@ -39,6 +39,8 @@ export type WriteResult =
 export interface WriterHooks {
   /** Test seam: runs inside the transaction after all inserts, before COMMIT. */
   beforeCommit?: (id: string) => Promise<void>;
+  /** Test seam: choose the id (to construct "lower id commits later" on SQLite). */
+  newId?: () => string;
 }
 
 const INSERT_CHUNK = 500;
@@ -55,7 +57,7 @@ export class NotificationWriter {
       const existing = await this.findByDedupeKey(input.tenantId, input.dedupeKey);
       if (existing) return { id: existing, deduped: true };
     }
-    const id = uuidv7();
+    const id = this.hooks.newId?.() ?? uuidv7();
     try {
       await this.store.db.transaction(async (trx) => {
         await this.insertRows(trx, id, input, now);

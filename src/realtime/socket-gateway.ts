@@ -43,6 +43,12 @@ export interface SocketGatewayDeps {
   logger: Logger;
   replayRetentionMs: number;
   replayPageSize: number;
+  hooks?: ReplayHooks;
+}
+
+export interface ReplayHooks {
+  /** Test seam: runs after each replayed page, while live broadcasts are held. */
+  afterReplayPage?: (principal: Principal) => Promise<void>;
 }
 
 const CLIENT_EVENTS = new Set<string>(['notify:ack']);
@@ -97,6 +103,7 @@ async function syncOnConnect(deps: SocketGatewayDeps, socket: GatewaySocket): Pr
           socket.emit('notification', entry.notification);
           sent.add(entry.notification.id);
         }
+        await deps.hooks?.afterReplayPage?.(who);
       }
     }
     socket.emit('notify:synced', { replayed: sent.size, recovered: cursor !== null });
