@@ -91,7 +91,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     streamAdvanced.emit('advance');
     fanout.announceAdvance();
   });
-  fanout.attach(io, { onWake: () => relay.wake(), onAdvance: () => streamAdvanced.emit('advance') });
+  let resyncSockets = () => 0;
+  fanout.attach(io, {
+    onWake: () => relay.wake(),
+    onAdvance: () => streamAdvanced.emit('advance'),
+    onLinkRestored: () => logger.info({ sockets: resyncSockets() }, 'sockets resynced after fan-out outage'),
+  });
   const writer = new NotificationWriter(
     store,
     () => {
@@ -101,7 +106,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     options.hooks?.writer,
   );
 
-  attachSocketGateway({
+  resyncSockets = attachSocketGateway({
     io,
     store,
     verifyToken: createTokenVerifier(config),

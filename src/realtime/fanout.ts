@@ -23,7 +23,10 @@ export interface Fanout {
 export interface FanoutListeners {
   onWake: () => void;
   onAdvance: () => void;
+  /** The cross-instance link was down and is back: broadcasts may have been lost. */
+  onLinkRestored: () => void;
 }
 
 export const WAKE_EVENT = 'outbox:wake';
 export const ADVANCE_EVENT = 'stream:advanced';
+export const RESYNC_EVENT = 'link:restored';

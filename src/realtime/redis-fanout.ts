@@ -4,13 +4,16 @@
  *
  * The adapter fires PUBLISH and ignores the promise; while Redis is down those reject,
  * so our publish wrapper observes every rejection (an unhandled one would kill the
- * process). What a Redis outage drops is recovered by replay, not by Redis.
+ * process). What a Redis outage drops is recovered by replay, not by Redis: when our
+ * subscriber is back (and resubscribed) we resync our own sockets; when our publisher
+ * is back we also ask the other instances to resync theirs, since broadcasts we sent
+ * meanwhile may not have reached them.
  */
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Server } from 'socket.io';
 import type { Logger } from '../logger.js';
-import { ADVANCE_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
+import { ADVANCE_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
   const pub = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
@@ -23,6 +26,15 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
   let io: Server | null = null;
   let listeners: FanoutListeners | null = null;
   const emitToOthers = coalesced((event: string) => io?.serverSideEmit(event, Date.now()));
+  const linkRestored = debounced(() => listeners?.onLinkRestored(), RESYNC_DEBOUNCE_MS);
+  onReconnect(sub, logger, 'sub', async () => {
+    await sub.ping(); // replies after the automatic re-subscribe: we are listening again
+    linkRestored();
+  });
+  onReconnect(pub, logger, 'pub', async () => {
+    emitToOthers(RESYNC_EVENT);
+    linkRestored();
+  });
   return {
     name: 'redis',
     adapter: createAdapter(pub, sub, { key: `${keyPrefix}:sio` }),
@@ -31,6 +43,7 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
       listeners = attached;
       server.on(WAKE_EVENT, attached.onWake);
       server.on(ADVANCE_EVENT, attached.onAdvance);
+      server.on(RESYNC_EVENT, linkRestored);
     },
     wakeOthers: () => emitToOthers(WAKE_EVENT),
     announceAdvance: () => emitToOthers(ADVANCE_EVENT),
@@ -42,12 +55,43 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
       if (listeners) {
         io?.off(WAKE_EVENT, listeners.onWake);
         io?.off(ADVANCE_EVENT, listeners.onAdvance);
+        io?.off(RESYNC_EVENT, linkRestored);
       }
+      linkRestored.cancel();
       await Promise.allSettled([pub.quit(), sub.quit()]);
       pub.disconnect();
       sub.disconnect();
     },
   };
+}
+
+/** A Redis restart is seen by both connections of every instance: resync once. */
+const RESYNC_DEBOUNCE_MS = 300;
+
+/** Calls `restored` on every 'ready' that follows a lost connection (not the first one). */
+function onReconnect(client: Redis, logger: Logger, role: string, restored: () => Promise<void>): void {
+  let lost = false;
+  client.on('close', () => {
+    lost = true;
+  });
+  client.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    logger.info({ role }, 'redis connection restored; resyncing sockets');
+    restored().catch((err: Error) => logger.warn({ err: err.message, role }, 'redis resync failed'));
+  });
+}
+
+function debounced(fn: () => void, ms: number): (() => void) & { cancel(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  const call = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
+  };
+  return Object.assign(call, { cancel: () => timer && clearTimeout(timer) });
 }
 
 /** Many calls in one tick → one PUBLISH per event name. */

@@ -14,6 +14,9 @@
  * `_encode` remembers the packet, `apply` defers `writeToSocket` for held sockets.
  * Those two methods are internal to socket.io-adapter 2.5; test/realtime covers the
  * behaviour, so an upgrade that changes them fails loudly.
+ *
+ * The same spot records the last notification id written to each socket: after a
+ * Redis outage (broadcasts lost between instances) a socket resumes from there.
  */
 import type { Namespace, Socket } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
@@ -31,6 +34,16 @@ type ApplyFn = (opts: unknown, callback: (socket: Socket) => void) => void;
 type EncodeFn = (packet: Packet, opts: unknown) => unknown;
 
 const holds = new WeakMap<Socket, HeldWrite[]>();
+const lastWritten = new WeakMap<Socket, string>();
+
+/** The newest notification id written to this socket (live or replayed), if any. */
+export function lastDeliveredId(socket: Socket): string | undefined {
+  return lastWritten.get(socket);
+}
+
+export function recordDelivered(socket: Socket, notificationId: string): void {
+  lastWritten.set(socket, notificationId);
+}
 
 export function startHold(socket: Socket): void {
   holds.set(socket, []);
@@ -44,6 +57,7 @@ export function releaseHold(socket: Socket, alreadySent: ReadonlySet<string>): n
   for (const write of held) {
     if (write.notificationId !== null && alreadySent.has(write.notificationId)) continue;
     write.deliver();
+    if (write.notificationId !== null) lastWritten.set(socket, write.notificationId);
     delivered += 1;
   }
   return delivered;
@@ -68,10 +82,15 @@ export function withReplayHold(makeAdapter: (nsp: Namespace) => Adapter): (nsp: 
       encoding = null;
       // Not a broadcast (socketsJoin, disconnectSockets, …): never held.
       if (packet === null) return apply(opts, callback);
+      const notificationId = notificationIdOf(packet);
       apply(opts, (socket) => {
         const held = holds.get(socket);
-        if (held) held.push({ notificationId: notificationIdOf(packet), deliver: () => callback(socket) });
-        else callback(socket);
+        if (held) {
+          held.push({ notificationId, deliver: () => callback(socket) });
+          return;
+        }
+        callback(socket);
+        if (notificationId !== null) lastWritten.set(socket, notificationId);
       });
     };
     return adapter as unknown as Adapter;

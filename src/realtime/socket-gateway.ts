@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
 import type { WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
-import { releaseHold, startHold } from './replay-hold.js';
+import { lastDeliveredId, recordDelivered, releaseHold, startHold } from './replay-hold.js';
 import { replayStream, resolveCursor } from './replay.js';
 
 export interface ServerToClientEvents {
@@ -55,7 +55,8 @@ const CLIENT_EVENTS = new Set<string>(['notify:ack']);
 const ACK_SCHEMA = z.object({ ids: z.array(z.string().min(1).max(64)).min(1).max(500) }).strict();
 const LAST_ACK_ID = z.string().min(1).max(64);
 
-export function attachSocketGateway(deps: SocketGatewayDeps): void {
+/** Returns the resync trigger for fan-out outages (see resyncLocalSockets). */
+export function attachSocketGateway(deps: SocketGatewayDeps): () => number {
   const { io, metrics } = deps;
 
   io.use((socket, next) => {
@@ -84,24 +85,51 @@ export function attachSocketGateway(deps: SocketGatewayDeps): void {
     socket.on('notify:ack', (payload) => void handleAck(deps, socket, payload));
     void syncOnConnect(deps, socket);
   });
+  return () => resyncLocalSockets(deps);
 }
 
 async function syncOnConnect(deps: SocketGatewayDeps, socket: GatewaySocket): Promise<void> {
-  const started = process.hrtime.bigint();
   const who = socket.data.principal;
   startHold(socket);
   socket.join([userRoom(who.tenantId, who.userId), tenantRoom(who.tenantId)]);
+  await replayInto(deps, socket, socket.data.lastAckId);
+}
+
+/**
+ * After the cross-instance link was down, broadcasts from other instances may have been
+ * lost. Every local socket replays from the last notification it was sent; a socket
+ * that was sent nothing and had no cursor is closed at the transport so that its client
+ * reconnects and resumes with its own lastAckId.
+ */
+export function resyncLocalSockets(deps: SocketGatewayDeps): number {
+  let count = 0;
+  for (const socket of deps.io.of('/').sockets.values()) {
+    const from = lastDeliveredId(socket) ?? socket.data.lastAckId;
+    count += 1;
+    if (!from) {
+      socket.conn.close();
+      continue;
+    }
+    startHold(socket);
+    void replayInto(deps, socket, from);
+  }
+  return count;
+}
+
+/** Replays the stream after `fromId` (held live broadcasts released after), then notify:synced. */
+async function replayInto(deps: SocketGatewayDeps, socket: GatewaySocket, fromId: string | null): Promise<void> {
+  const started = process.hrtime.bigint();
+  const who = socket.data.principal;
   const sent = new Set<string>();
   try {
-    const cursor = socket.data.lastAckId
-      ? await resolveCursor(deps.store.db, who, socket.data.lastAckId, deps.replayRetentionMs)
-      : null;
+    const cursor = fromId ? await resolveCursor(deps.store.db, who, fromId, deps.replayRetentionMs) : null;
     if (cursor !== null) {
       for await (const page of replayStream(deps.store.db, who, cursor, deps.replayPageSize)) {
         if (socket.disconnected) return;
         for (const entry of page) {
           socket.emit('notification', entry.notification);
           sent.add(entry.notification.id);
+          recordDelivered(socket, entry.notification.id);
         }
         await deps.hooks?.afterReplayPage?.(who);
       }
@@ -113,7 +141,7 @@ async function syncOnConnect(deps: SocketGatewayDeps, socket: GatewaySocket): Pr
   } catch (error) {
     deps.logger.warn({ err: error, tenantId: who.tenantId }, 'replay failed; closing socket so the client retries');
     socket.emit('notify:error', { code: 'STORE_UNAVAILABLE', message: 'replay failed, reconnect later' });
-    socket.disconnect(true);
+    socket.conn.close();
   }
 }
 

@@ -1,0 +1,58 @@
+/**
+ * Redis dies and comes back while notifications keep arriving. MySQL is the source of
+ * truth: POSTs keep committing, /readyz reports Redis down meanwhile, and once Redis is
+ * back every connected session gets what it missed — in order, none lost.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isMysql } from '../support/drivers.js';
+import { createTestBed, notifyUser, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
+import { RedisProcess } from '../support/redis-process.js';
+import { TestClient } from '../support/test-client.js';
+import { until } from '../support/until.js';
+
+let bed: TestBed;
+let redis: RedisProcess;
+let gateways: RunningGateway[];
+
+const readiness = async (gw: RunningGateway) => (await fetch(`${gw.url}/readyz`)).status;
+
+describe.runIf(isMysql)('Redis outage', () => {
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+    bed = await createTestBed();
+    gateways = [await bed.start({ REDIS_URL: redis.url }), await bed.start({ REDIS_URL: redis.url })];
+    await until(() => gateways.some((g) => g.gateway.lease.isHeld()), 'a relay lease holder');
+  });
+  afterAll(async () => {
+    await bed.stopAll();
+    await redis.kill();
+  });
+
+  it('keeps committing, reports not ready, then delivers everything missed once Redis is back', async () => {
+    const leader = gateways.find((g) => g.gateway.lease.isHeld())!;
+    const follower = gateways.find((g) => g !== leader)!;
+    const user = uniqueUser();
+    // On the follower, every notification needs Redis to arrive live.
+    const client = await TestClient.connect(follower.url, { token: userToken(user) });
+    const before = await notifyUser(leader.url, user, 'before the outage');
+    await client.waitForIds([before]);
+
+    await redis.kill();
+    await until(async () => (await readiness(follower)) === 503, 'follower /readyz to report Redis down');
+    const during: string[] = [];
+    for (let i = 0; i < 5; i++) during.push(await notifyUser(i % 2 ? follower.url : leader.url, user, `during ${i}`));
+
+    const restartedAt = Date.now();
+    await redis.restart();
+    await client.waitForIds(during, 20_000);
+    const recoveryMs = Date.now() - restartedAt;
+    await until(async () => (await readiness(follower)) === 200, 'follower /readyz to recover');
+
+    const after = await notifyUser(leader.url, user, 'after the outage');
+    await client.waitForIds([after]);
+    const firstSeen = [...new Set(client.ids)];
+    expect(firstSeen).toEqual([before, ...during, after]);
+    console.log(`redis outage: ${during.length} committed meanwhile, all delivered ${recoveryMs} ms after restart`);
+    client.close();
+  });
+});
