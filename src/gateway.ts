@@ -63,7 +63,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger) : new LocalLease();
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true, isRelayLeader: () => lease.isHeld() });
 
-  const httpServer = createServer();
+  // The app is the request listener from the start: Socket.IO's attach() then wraps it, so
+  // long-polling requests on /socket.io/ reach engine.io only (a listener added after
+  // attach() also answered them with a 404, breaking the polling transport).
+  const httpServer = createServer((req, res) => app(req, res));
   const io: GatewayServer = new Server(httpServer, {
     adapter: withReplayHold(fanout.adapter),
     serveClient: false,
@@ -138,7 +141,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     isStoreUnavailable: (error) => store.dialect.isUnavailable(error),
     trustProxy: config.TRUST_PROXY,
   });
-  httpServer.on('request', app);
 
   return {
     config,
