@@ -24,6 +24,8 @@ import { createLocalFanout } from './realtime/local-fanout.js';
 import { createRedisFanout } from './realtime/redis-fanout.js';
 import { withReplayHold } from './realtime/replay-hold.js';
 import { attachSocketGateway, type GatewayServer, type ReplayHooks } from './realtime/socket-gateway.js';
+import { readOutboxState } from './outbox/outbox-state.js';
+import { startRetentionSweeper } from './store/retention-sweeper.js';
 import { createStore, type Store } from './store/store.js';
 
 export interface GatewayOptions {
@@ -61,7 +63,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const fanout = config.REDIS_URL ? createRedisFanout(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : createLocalFanout();
   const lease: RelayLease =
     store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger) : new LocalLease();
-  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true, isRelayLeader: () => lease.isHeld() });
+  const metrics = createMetrics({
+    defaultMetrics: options.defaultMetrics ?? true,
+    isRelayLeader: () => lease.isHeld(),
+    outboxState: () => readOutboxState(store),
+  });
 
   // The app is the request listener from the start: Socket.IO's attach() then wraps it, so
   // long-polling requests on /socket.io/ reach engine.io only (a listener added after
@@ -121,6 +127,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
 
   let draining = false;
+  let stopSweeper: (() => void) | undefined;
   const metricsRoute = Router().get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -157,11 +164,18 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         httpServer.listen(port, host, () => resolve());
       });
       relay.start();
+      stopSweeper ??= startRetentionSweeper(
+        store.db,
+        lease,
+        { inboxRetentionMs: config.INBOX_RETENTION_DAYS * 86_400_000, replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3_600_000 },
+        logger,
+      );
       return (httpServer.address() as AddressInfo).port;
     },
     /** Stop accepting, finish the relay batch, release the lease, close sockets and stores. */
     async close() {
       draining = true;
+      stopSweeper?.();
       await relay.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await fanout.close();

@@ -4,7 +4,20 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createMetrics(options: { defaultMetrics: boolean; isRelayLeader: () => boolean }) {
+export interface OutboxState {
+  backlog: number;
+  /** Age of the oldest unpublished row in seconds; 0 when empty. */
+  lagSeconds: number;
+}
+
+export interface MetricSources {
+  defaultMetrics: boolean;
+  isRelayLeader: () => boolean;
+  /** Read at scrape time; errors leave the last value (the store may be down). */
+  outboxState: () => Promise<OutboxState>;
+}
+
+export function createMetrics(options: MetricSources) {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -56,6 +69,24 @@ export function createMetrics(options: { defaultMetrics: boolean; isRelayLeader:
       registers,
       collect() {
         this.set(options.isRelayLeader() ? 1 : 0);
+      },
+    }),
+    outboxBacklog: new Gauge({
+      name: 'notify_outbox_backlog',
+      help: 'Committed notifications not yet published by the relay',
+      registers,
+      async collect() {
+        const state = await options.outboxState().catch(() => null);
+        if (state) this.set(state.backlog);
+      },
+    }),
+    outboxLag: new Gauge({
+      name: 'notify_outbox_lag_seconds',
+      help: 'Age of the oldest unpublished outbox row (0 when the outbox is empty)',
+      registers,
+      async collect() {
+        const state = await options.outboxState().catch(() => null);
+        if (state) this.set(state.lagSeconds);
       },
     }),
     httpDuration: new Histogram({
