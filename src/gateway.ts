@@ -12,6 +12,10 @@ import { createTokenVerifier } from './auth/user-token.js';
 import type { Config } from './config/config.js';
 import { createApp } from './http/app.js';
 import { healthRoutes } from './http/health-routes.js';
+import { inboxRoutes } from './http/inbox-routes.js';
+import { createReadEcho } from './http/read-echo.js';
+import { sdkRoutes } from './http/sdk-routes.js';
+import { streamRoute } from './http/stream-route.js';
 import { notifyRoute } from './http/notify-route.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -115,15 +119,29 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     options.hooks?.writer,
   );
 
+  const verifyToken = createTokenVerifier(config);
   resyncSockets = attachSocketGateway({
     io,
     store,
-    verifyToken: createTokenVerifier(config),
+    verifyToken,
     metrics,
     logger,
     replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3600_000,
     replayPageSize: config.REPLAY_PAGE_SIZE,
     ...(options.hooks?.replay ? { hooks: options.hooks.replay } : {}),
+  });
+
+  const readEcho = createReadEcho(io, config.REDIS_URL !== undefined);
+  const replayRetentionMs = config.REPLAY_RETENTION_HOURS * 3600_000;
+  const streams = streamRoute({
+    store,
+    verifyToken,
+    metrics,
+    logger,
+    readEcho,
+    streamAdvanced,
+    replayRetentionMs,
+    replayPageSize: config.REPLAY_PAGE_SIZE,
   });
 
   let draining = false;
@@ -142,6 +160,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ),
       metricsRoute,
       notifyRoute({ writer, checkApiKey: createApiKeyChecker(config.NOTIFY_API_KEYS), metrics }),
+      inboxRoutes({ store, verifyToken, metrics, readEcho, replayRetentionMs }),
+      streams.router,
+      sdkRoutes({ demoPage: config.DEMO_PAGE }),
     ],
     metrics,
     logger,
@@ -177,6 +198,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       draining = true;
       stopSweeper?.();
       await relay.stop();
+      streams.closeAll();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await fanout.close();
       await store.close();
