@@ -35,6 +35,14 @@ type EncodeFn = (packet: Packet, opts: unknown) => unknown;
 
 const holds = new WeakMap<Socket, HeldWrite[]>();
 const lastWritten = new WeakMap<Socket, string>();
+/**
+ * The relay commits a position, then emits. A replay can read the row in between, so
+ * the live copy may arrive just after the replay ended. Ids a replay sent are skipped
+ * for a short while after it, which removes that duplicate in practice (clients still
+ * dedupe by id: delivery is at-least-once).
+ */
+const recentlyReplayed = new WeakMap<Socket, { ids: Set<string>; until: number }>();
+const RECENT_REPLAY_WINDOW_MS = 5000;
 
 /** The newest notification id written to this socket (live or replayed), if any. */
 export function lastDeliveredId(socket: Socket): string | undefined {
@@ -53,6 +61,9 @@ export function startHold(socket: Socket): void {
 export function releaseHold(socket: Socket, alreadySent: ReadonlySet<string>): number {
   const held = holds.get(socket) ?? [];
   holds.delete(socket);
+  if (alreadySent.size > 0) {
+    recentlyReplayed.set(socket, { ids: new Set(alreadySent), until: Date.now() + RECENT_REPLAY_WINDOW_MS });
+  }
   let delivered = 0;
   for (const write of held) {
     if (write.notificationId !== null && alreadySent.has(write.notificationId)) continue;
@@ -89,12 +100,23 @@ export function withReplayHold(makeAdapter: (nsp: Namespace) => Adapter): (nsp: 
           held.push({ notificationId, deliver: () => callback(socket) });
           return;
         }
+        if (notificationId !== null && wasJustReplayed(socket, notificationId)) return;
         callback(socket);
         if (notificationId !== null) lastWritten.set(socket, notificationId);
       });
     };
     return adapter as unknown as Adapter;
   };
+}
+
+function wasJustReplayed(socket: Socket, notificationId: string): boolean {
+  const recent = recentlyReplayed.get(socket);
+  if (!recent) return false;
+  if (Date.now() > recent.until) {
+    recentlyReplayed.delete(socket);
+    return false;
+  }
+  return recent.ids.delete(notificationId);
 }
 
 function notificationIdOf(packet: Packet): string | null {
