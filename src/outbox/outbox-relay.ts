@@ -154,11 +154,8 @@ export class OutboxRelay {
       if (rows.length === 0) return rows;
       const top = await trx('notify_messages').max<{ top: number | string | null }>('seq as top').first();
       let seq = toNumber(top?.top) ?? 0;
-      for (const row of rows) {
-        seq += 1;
-        row.seq = seq;
-        await assignSeq(trx, row.message_id, row.id, seq);
-      }
+      for (const row of rows) row.seq = ++seq;
+      await assignSeqs(trx, rows as SequencedRow[]);
       return rows;
     });
   }
@@ -208,10 +205,16 @@ export class OutboxRelay {
   }
 }
 
-async function assignSeq(trx: Knex.Transaction, messageId: string, outboxId: number | string, seq: number) {
-  await trx('notify_messages').where({ id: messageId }).update({ seq });
-  await trx('notify_inbox').where({ message_id: messageId }).update({ seq });
-  await trx('notify_outbox').where({ id: outboxId }).update({ seq });
+type SequencedRow = OutboxRow & { seq: number };
+
+/** Three statements per batch (CASE maps each row to its seq), whatever the batch size. */
+async function assignSeqs(trx: Knex.Transaction, rows: SequencedRow[]): Promise<void> {
+  const byMessage = (column: string) =>
+    trx.raw(`CASE ${column} ${rows.map(() => 'WHEN ? THEN ?').join(' ')} END`, rows.flatMap((r) => [r.message_id, r.seq]));
+  const messageIds = rows.map((r) => r.message_id);
+  await trx('notify_messages').whereIn('id', messageIds).update({ seq: byMessage('id') });
+  await trx('notify_inbox').whereIn('message_id', messageIds).update({ seq: byMessage('message_id') });
+  await trx('notify_outbox').whereIn('message_id', messageIds).update({ seq: byMessage('message_id') });
 }
 
 function isExpired(publication: Publication, now: number): boolean {
