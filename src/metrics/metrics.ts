@@ -21,6 +21,7 @@ export function createMetrics(options: MetricSources) {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const outboxState = sharedPerScrape(options.outboxState);
   return {
     registry,
     connectedSockets: new Gauge({ name: 'notify_connected_sockets', help: 'Sockets connected to this instance', registers }),
@@ -76,7 +77,7 @@ export function createMetrics(options: MetricSources) {
       help: 'Committed notifications not yet published by the relay',
       registers,
       async collect() {
-        const state = await options.outboxState().catch(() => null);
+        const state = await outboxState();
         if (state) this.set(state.backlog);
       },
     }),
@@ -85,7 +86,7 @@ export function createMetrics(options: MetricSources) {
       help: 'Age of the oldest unpublished outbox row (0 when the outbox is empty)',
       registers,
       async collect() {
-        const state = await options.outboxState().catch(() => null);
+        const state = await outboxState();
         if (state) this.set(state.lagSeconds);
       },
     }),
@@ -100,3 +101,14 @@ export function createMetrics(options: MetricSources) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Both outbox gauges are collected in one scrape: read the store once for them. */
+function sharedPerScrape<T>(read: () => Promise<T>, ttlMs = 250): () => Promise<T | null> {
+  let cached: { at: number; value: Promise<T | null> } | null = null;
+  return () => {
+    if (!cached || Date.now() - cached.at > ttlMs) {
+      cached = { at: Date.now(), value: read().catch(() => null) };
+    }
+    return cached.value;
+  };
+}
