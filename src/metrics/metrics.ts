@@ -102,13 +102,15 @@ export function createMetrics(options: MetricSources) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Both outbox gauges are collected in one scrape: read the store once for them. */
-function sharedPerScrape<T>(read: () => Promise<T>, ttlMs = 250): () => Promise<T | null> {
-  let cached: { at: number; value: Promise<T | null> } | null = null;
+/** Both outbox gauges are collected concurrently in one scrape: they share one store read. */
+function sharedPerScrape<T>(read: () => Promise<T>): () => Promise<T | null> {
+  let inFlight: Promise<T | null> | null = null;
   return () => {
-    if (!cached || Date.now() - cached.at > ttlMs) {
-      cached = { at: Date.now(), value: read().catch(() => null) };
-    }
-    return cached.value;
+    inFlight ??= read()
+      .catch(() => null)
+      .finally(() => {
+        inFlight = null;
+      });
+    return inFlight;
   };
 }
