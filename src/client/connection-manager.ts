@@ -1,0 +1,188 @@
+/**
+ * Keeps one transport open, walking the fallback chain
+ * (WebSocket → Socket.IO long-polling → SSE → REST short polling).
+ *
+ * - One attempt at a time. A `generation` number fences off callbacks from transports
+ *   that were already replaced, so a late event can never touch the current state.
+ * - `failed` (could not open) counts against the step; after `failuresBeforeFallback`
+ *   the next step is tried, wrapping to the first after the last, so a gateway that
+ *   comes back is found on its best transport. `dropped` (was open) retries the same step.
+ * - Every retry waits a capped exponential backoff with jitter. With the default
+ *   `maxAttempts` (Infinity) it never gives up; with a limit it stops with `gave_up`.
+ * - `unauthorized`: ask `getToken` for a fresh token and retry at once; a second refusal
+ *   in a row waits like any failure. Without `getToken` there is nothing to retry with:
+ *   stop and report `unauthorized`.
+ * - On a fallback step, the best step is retried every `upgradeAfterMs`.
+ * - The browser's offline/online events close at once / reconnect at once, instead of
+ *   waiting for timeouts (open WebSockets are not closed by the browser going offline).
+ */
+import { backoffDelay } from './support.js';
+import type { TokenSource } from './rest-api.js';
+import type { ClientError, ConnectionState, Notification, ReadInfo, TransportName } from './types.js';
+import type { CloseReason, Transport, TransportContext, TransportFactory } from './transports/transport.js';
+
+export interface ManagerOptions {
+  steps: TransportFactory[];
+  tokens: TokenSource;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+  failuresBeforeFallback: number;
+  upgradeAfterMs: number;
+  context: Pick<TransportContext, 'url' | 'path' | 'api' | 'fetch' | 'pollIntervalMs' | 'connectTimeoutMs'>;
+  /** The resume position for the user this token names. */
+  lastAckId(token: string): string | null;
+  onNotification(notification: Notification, transport: TransportName): void;
+  onSynced(info: { replayed: number; recovered: boolean }, transport: TransportName): void;
+  onRead(info: ReadInfo): void;
+  onState(state: ConnectionState): void;
+  onError(error: ClientError): void;
+}
+
+export class ConnectionManager {
+  private step = 0;
+  private failures = 0;
+  private attempt = 0;
+  private generation = 0;
+  private refreshedToken = false;
+  private running = false;
+  private transport: Transport | null = null;
+  private current: TransportName | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly options: ManagerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    globalThis.addEventListener?.('offline', this.wentOffline);
+    globalThis.addEventListener?.('online', this.cameOnline);
+    this.options.onState('connecting');
+    void this.open();
+  }
+
+  stop(): void {
+    this.running = false;
+    globalThis.removeEventListener?.('offline', this.wentOffline);
+    globalThis.removeEventListener?.('online', this.cameOnline);
+    this.teardown();
+  }
+
+  ack(ids: string[]): void {
+    this.transport?.ack?.(ids);
+  }
+
+  private readonly wentOffline = () => {
+    this.teardown();
+    this.options.onState('offline');
+    this.retryLater();
+  };
+
+  private readonly cameOnline = () => {
+    this.teardown();
+    this.step = 0;
+    this.failures = 0;
+    this.attempt = 0;
+    this.options.onState('connecting');
+    void this.open();
+  };
+
+  private teardown(): void {
+    this.generation += 1;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.upgradeTimer);
+    this.transport?.close();
+    this.transport = null;
+    this.current = null;
+  }
+
+  private async open(): Promise<void> {
+    this.teardown();
+    const generation = this.generation;
+    const live = () => this.running && generation === this.generation;
+    let token: string;
+    try {
+      token = await this.options.tokens.current();
+    } catch (error) {
+      if (!live()) return;
+      this.options.onError({ code: 'unauthorized', message: `getToken failed: ${String(error)}` });
+      this.options.onState('offline');
+      return this.retryLater();
+    }
+    if (!live()) return;
+    const factory = this.options.steps[this.step]!;
+    this.transport = factory({
+      ...this.options.context,
+      token,
+      lastAckId: this.options.lastAckId(token),
+      onOpen: (name) => live() && this.opened(name),
+      onNotification: (n) => live() && this.options.onNotification(n, this.current ?? 'websocket'),
+      onSynced: (info) => live() && this.options.onSynced(info, this.current ?? 'websocket'),
+      onRead: (info) => live() && this.options.onRead(info),
+      onClose: (reason) => live() && void this.closed(reason),
+    });
+  }
+
+  private opened(name: TransportName): void {
+    this.failures = 0;
+    this.attempt = 0;
+    this.refreshedToken = false;
+    this.current = name;
+    this.options.onState(name === 'websocket' ? 'live' : 'fallback');
+    clearTimeout(this.upgradeTimer);
+    if (name !== 'websocket' && this.options.steps.length > 1) {
+      this.upgradeTimer = setTimeout(() => {
+        this.step = 0;
+        this.failures = 0;
+        void this.open();
+      }, this.options.upgradeAfterMs);
+    }
+  }
+
+  private async closed(reason: CloseReason): Promise<void> {
+    this.transport = null;
+    this.current = null;
+    clearTimeout(this.upgradeTimer);
+    if (reason === 'unauthorized') return this.unauthorized();
+    this.options.onState('offline');
+    if (reason === 'failed' && ++this.failures >= this.options.failuresBeforeFallback) {
+      this.step = (this.step + 1) % this.options.steps.length;
+      this.failures = 0;
+    }
+    this.retryLater();
+  }
+
+  private async unauthorized(): Promise<void> {
+    const generation = this.generation;
+    if (!this.options.tokens.canRefresh) {
+      this.options.onError({ code: 'unauthorized', message: 'the gateway refused the token and there is no getToken to renew it' });
+      this.options.onState('offline');
+      this.running = false;
+      return;
+    }
+    const retryAtOnce = !this.refreshedToken;
+    this.refreshedToken = true;
+    try {
+      await this.options.tokens.refresh();
+    } catch (error) {
+      this.options.onError({ code: 'unauthorized', message: `getToken failed: ${String(error)}` });
+    }
+    if (generation !== this.generation || !this.running) return;
+    if (retryAtOnce) return void this.open();
+    this.options.onState('offline');
+    this.retryLater();
+  }
+
+  private retryLater(): void {
+    if (!this.running) return;
+    if (this.attempt >= this.options.maxAttempts) {
+      this.options.onError({ code: 'gave_up', message: `no connection after ${this.attempt} attempts` });
+      this.running = false;
+      return;
+    }
+    const delay = backoffDelay(this.attempt++, this.options.initialDelayMs, this.options.maxDelayMs);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.open(), delay);
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * The browser SDK: `import { createNotificationClient } from '/sdk/notify-client.js'`
+ * (served by the gateway) or from this module in a bundled app. React binding: ./react.ts.
+ */
+export { createNotificationClient, NotificationClient } from './notification-client.js';
+export { NotificationCenter, type CenterItem, type CenterOptions, type CenterSnapshot } from './notification-center.js';
+export { HttpStatusError, type HistoryPage } from './rest-api.js';
+export { memoryStorage } from './support.js';
+export type * from './types.js';

@@ -1,0 +1,200 @@
+/**
+ * createNotificationClient — the browser SDK's core.
+ *
+ * Delivery rules:
+ * 1. One resume position per user: `lastAckId`, the id of the last notification a
+ *    stream transport (socket, SSE, REST stream) delivered. It is persisted per
+ *    (tenant, user) — localStorage by default — and every (re)connect on every step
+ *    of the fallback chain resumes after it, so an offline gap or a reload is replayed.
+ * 2. It advances only on such deliveries, in the order they are received: the gateway
+ *    sends commit order, and replays hold live events back until the replay is done,
+ *    so "the last one received" is never ahead of one still missing. History read over
+ *    REST is newest-first and not commit-ordered: it never moves the position.
+ * 3. Exactly once to the app: transport is at-least-once, so delivered ids are
+ *    remembered (a bounded window) and a repeat is dropped before `notification` fires
+ *    and without moving the position.
+ * 4. Acks (`notify:ack`) are batched for `ackDelayMs`; only the socket carries them.
+ * 5. Retries never stop by default (capped exponential backoff with jitter); an
+ *    `unauthorized` answer makes the client ask `getToken` for a fresh token.
+ * 6. Read changes reach every tab: the gateway echoes `notification:read` to all of the
+ *    user's sessions, and this tab tells its sibling tabs directly (BroadcastChannel),
+ *    which also covers transports without a server echo (REST polling).
+ */
+import { ConnectionManager } from './connection-manager.js';
+import { RestApi, TokenSource, type HistoryPage } from './rest-api.js';
+import { Emitter, RecentIds, defaultStorage, memoryStorage, tokenSubject } from './support.js';
+import { pollTransport } from './transports/poll-transport.js';
+import { socketTransport } from './transports/socket-transport.js';
+import { sseTransport } from './transports/sse-transport.js';
+import type { TransportFactory } from './transports/transport.js';
+import type {
+  ConnectionState,
+  CursorStorage,
+  Notification,
+  NotificationClientEvents,
+  NotificationClientOptions,
+  ReadInfo,
+  TransportName,
+} from './types.js';
+
+const ALL_TRANSPORTS: TransportName[] = ['websocket', 'long-polling', 'sse', 'rest-polling'];
+
+export class NotificationClient extends Emitter<NotificationClientEvents> {
+  readonly api: RestApi;
+  private readonly manager: ConnectionManager;
+  private readonly storage: CursorStorage;
+  private readonly recent: RecentIds;
+  private readonly ackDelayMs: number;
+  private cursorKey: string | null = null;
+  private cursor: string | null = null;
+  private synced = false;
+  private pendingAcks: string[] = [];
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private channel: BroadcastChannel | null = null;
+  private currentState: ConnectionState = 'offline';
+
+  constructor(options: NotificationClientOptions) {
+    super();
+    const url = (options.url ?? globalThis.location?.origin ?? '').replace(/\/+$/, '');
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const tokens = new TokenSource(options.token, options.getToken);
+    this.api = new RestApi(url, tokens, fetchImpl);
+    this.storage = options.storage === null ? memoryStorage() : (options.storage ?? defaultStorage());
+    this.recent = new RecentIds(options.dedupeWindow ?? 1000);
+    this.ackDelayMs = options.ackDelayMs ?? 300;
+    const reconnect = options.reconnect ?? {};
+    this.manager = new ConnectionManager({
+      steps: chain(options.transports ?? ALL_TRANSPORTS),
+      tokens,
+      initialDelayMs: reconnect.initialDelayMs ?? 500,
+      maxDelayMs: reconnect.maxDelayMs ?? 30_000,
+      maxAttempts: reconnect.maxAttempts ?? Number.POSITIVE_INFINITY,
+      failuresBeforeFallback: options.failuresBeforeFallback ?? 2,
+      upgradeAfterMs: options.upgradeAfterMs ?? 60_000,
+      context: {
+        url,
+        path: options.path ?? '/socket.io',
+        api: this.api,
+        fetch: fetchImpl,
+        pollIntervalMs: options.pollIntervalMs ?? 5_000,
+        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      },
+      lastAckId: (token) => this.positionFor(token),
+      onNotification: (n, transport) => this.deliver(n, transport),
+      onSynced: (info, transport) => {
+        this.synced = true;
+        this.emit('synced', { ...info, transport });
+      },
+      onRead: (info) => this.emit('read', info),
+      onState: (state) => {
+        if (state !== 'live' && state !== 'fallback') this.synced = false;
+        if (state === this.currentState) return;
+        this.currentState = state;
+        this.emit('state', state);
+      },
+      onError: (error) => this.emit('error', error),
+    });
+    if (options.autoConnect !== false) this.connect();
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** The resume position (id of the last notification delivered), if any. */
+  get lastAckId(): string | null {
+    return this.cursor;
+  }
+
+  connect(): void {
+    this.manager.start();
+  }
+
+  close(): void {
+    this.manager.stop();
+    this.flushAcks();
+    this.channel?.close();
+    this.channel = null;
+    if (this.currentState !== 'offline') {
+      this.currentState = 'offline';
+      this.emit('state', 'offline');
+    }
+  }
+
+  /** History, newest first (not a delivery: it never moves the resume position). */
+  list(options: { limit?: number; cursor?: string | null; unread?: boolean } = {}): Promise<HistoryPage> {
+    return this.api.list(options);
+  }
+
+  unreadCount(): Promise<number> {
+    return this.api.unreadCount();
+  }
+
+  async markRead(id: string): Promise<void> {
+    await this.api.markRead(id);
+    this.readHere({ ids: [id] });
+  }
+
+  async markAllRead(): Promise<void> {
+    await this.api.markAllRead();
+    this.readHere({ ids: [], all: true });
+  }
+
+  /** This tab's own change: apply it here at once and tell the sibling tabs. */
+  private readHere(info: ReadInfo): void {
+    this.emit('read', info);
+    this.channel?.postMessage(info);
+  }
+
+  private deliver(notification: Notification, transport: TransportName): void {
+    if (this.recent.has(notification.id)) return;
+    this.recent.add(notification.id);
+    this.cursor = notification.id;
+    if (this.cursorKey) this.storage.set(this.cursorKey, notification.id);
+    this.pendingAcks.push(notification.id);
+    this.ackTimer ??= setTimeout(() => this.flushAcks(), this.ackDelayMs);
+    this.emit('notification', notification, { transport, replayed: !this.synced });
+  }
+
+  private flushAcks(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.pendingAcks.length === 0) return;
+    this.manager.ack(this.pendingAcks);
+    this.pendingAcks = [];
+  }
+
+  /** Loads the stored position the first time a token names the user (and again if the user changes). */
+  private positionFor(token: string): string | null {
+    const subject = tokenSubject(token);
+    const key = subject ? `notify:lastAckId:${subject.tenantId}:${subject.userId}` : null;
+    if (key !== this.cursorKey) {
+      this.cursorKey = key;
+      this.cursor = key ? this.storage.get(key) : null;
+      this.openChannel(subject);
+    }
+    return this.cursor;
+  }
+
+  private openChannel(subject: { tenantId: string; userId: string } | null): void {
+    this.channel?.close();
+    this.channel = null;
+    if (!subject || typeof BroadcastChannel === 'undefined') return;
+    this.channel = new BroadcastChannel(`notify:${subject.tenantId}:${subject.userId}`);
+    this.channel.onmessage = (event: MessageEvent<ReadInfo>) => this.emit('read', event.data);
+  }
+}
+
+function chain(wanted: TransportName[]): TransportFactory[] {
+  const steps: TransportFactory[] = [];
+  const engines = (['websocket', 'long-polling'] as const).filter((t) => wanted.includes(t));
+  if (engines.length > 0) steps.push(socketTransport(engines.map((t) => (t === 'long-polling' ? 'polling' : 'websocket'))));
+  if (wanted.includes('sse')) steps.push(sseTransport);
+  if (wanted.includes('rest-polling')) steps.push(pollTransport);
+  if (steps.length === 0) throw new Error('transports: name at least one of ' + ALL_TRANSPORTS.join(', '));
+  return steps;
+}
+
+export function createNotificationClient(options: NotificationClientOptions): NotificationClient {
+  return new NotificationClient(options);
+}

@@ -1,0 +1,100 @@
+/** Small pieces of the SDK: a typed emitter, backoff with jitter, a bounded id set, storage, JWT claims. */
+import type { CursorStorage } from './types.js';
+
+type Listener = (...args: never[]) => void;
+
+export class Emitter<Events extends { [K in keyof Events]: Listener }> {
+  private listeners = new Map<keyof Events, Set<Listener>>();
+
+  /** Returns the unsubscribe function. */
+  on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof Events>(event: K, listener: Events[K]): void {
+    this.listeners.get(event)?.delete(listener);
+  }
+
+  protected emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+      try {
+        (listener as (...a: Parameters<Events[K]>) => void)(...args);
+      } catch (error) {
+        // One broken listener must not stop delivery to the others, nor the cursor.
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Capped exponential backoff with "equal jitter": half the delay is fixed, half random,
+ * so a fleet of clients reconnecting after an outage spreads out instead of stampeding.
+ * https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Insertion-ordered set that forgets the oldest ids beyond `capacity` (dedupe with bounded memory). */
+export class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly capacity: number) {}
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+  }
+}
+
+export function memoryStorage(): CursorStorage {
+  const values = new Map<string, string>();
+  return { get: (key) => values.get(key) ?? null, set: (key, value) => void values.set(key, value) };
+}
+
+/** localStorage when the page has one (not during SSR, not when blocked), else memory. */
+export function defaultStorage(): CursorStorage {
+  try {
+    const local = globalThis.localStorage;
+    const probe = '__notify_probe__';
+    local.setItem(probe, probe);
+    local.removeItem(probe);
+    return {
+      get: (key) => local.getItem(key),
+      set: (key, value) => {
+        try {
+          local.setItem(key, value);
+        } catch {
+          // Quota or privacy mode: the in-memory cursor still works for this page.
+        }
+      },
+    };
+  } catch {
+    return memoryStorage();
+  }
+}
+
+/** The (tenant, user) a JWT names, read without verifying (the gateway verifies). */
+export function tokenSubject(token: string): { tenantId: string; userId: string } | null {
+  try {
+    const payload = token.split('.')[1];
+    if (!payload) return null;
+    const binary = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='));
+    const json = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+    const claims = JSON.parse(json) as { sub?: unknown; tid?: unknown };
+    if (typeof claims.sub !== 'string') return null;
+    return { tenantId: typeof claims.tid === 'string' ? claims.tid : 'default', userId: claims.sub };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Steps 1 and 2 of the chain: Socket.IO over WebSocket, else its long-polling
+ * (`tryAllTransports`: a failed WebSocket falls through to polling within one attempt).
+ * A fresh socket per attempt, with socket.io-client's own reconnection off: the
+ * connection manager owns retries, so every attempt carries the current `lastAckId`
+ * and token, and backoff is the same on every step.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { Notification, ReadInfo, TransportName } from '../types.js';
+import type { CloseReason, Transport, TransportContext } from './transport.js';
+
+const ACK_BATCH = 500; // the gateway accepts at most 500 ids per notify:ack
+
+export function socketTransport(engines: ('websocket' | 'polling')[]) {
+  return (ctx: TransportContext): Transport => {
+    let done = false;
+    const socket: Socket = io(ctx.url, {
+      path: ctx.path,
+      transports: engines,
+      tryAllTransports: engines.length > 1,
+      reconnection: false,
+      forceNew: true,
+      timeout: ctx.connectTimeoutMs,
+      auth: { token: ctx.token, ...(ctx.lastAckId ? { lastAckId: ctx.lastAckId } : {}) },
+    });
+    const finish = (reason: CloseReason) => {
+      if (done) return;
+      done = true;
+      socket.removeAllListeners();
+      socket.io.removeAllListeners();
+      socket.close();
+      ctx.onClose(reason);
+    };
+    const transportName = (): TransportName => (socket.io.engine?.transport?.name === 'websocket' ? 'websocket' : 'long-polling');
+
+    socket.on('connect', () => {
+      ctx.onOpen(transportName());
+      socket.io.engine.once('upgrade', () => ctx.onOpen(transportName()));
+    });
+    socket.on('connect_error', (error: Error) => finish(error.message === 'unauthorized' ? 'unauthorized' : 'failed'));
+    socket.on('disconnect', () => finish('dropped'));
+    socket.on('notification', (n: Notification) => ctx.onNotification(n));
+    socket.on('notify:synced', (info: { replayed: number; recovered: boolean }) => ctx.onSynced(info));
+    socket.on('notification:read', (info: ReadInfo) => ctx.onRead(info));
+    return {
+      close() {
+        done = true;
+        socket.removeAllListeners();
+        socket.close();
+      },
+      ack(ids) {
+        if (!socket.connected) return;
+        for (let i = 0; i < ids.length; i += ACK_BATCH) socket.emit('notify:ack', { ids: ids.slice(i, i + ACK_BATCH) });
+      },
+    };
+  };
+}

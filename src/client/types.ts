@@ -1,0 +1,114 @@
+/** The SDK's public types. The wire shapes mirror DESIGN.md's contract (the SDK never imports server code). */
+
+export type Priority = 'low' | 'medium' | 'high';
+
+/** What the gateway delivers (`notification` event, SSE `notification`, REST items). */
+export interface Notification {
+  id: string;
+  kind: string;
+  title: string;
+  body: string | null;
+  data: Record<string, unknown> | null;
+  priority: Priority;
+  scope: 'user' | 'tenant';
+  tenantId: string;
+  createdAt: string;
+}
+
+/** A history item from the REST notification center. */
+export interface InboxNotification extends Notification {
+  read: boolean;
+  readAt: string | null;
+}
+
+/**
+ * - `connecting` — first connection (or after coming back online) in progress
+ * - `live` — Socket.IO over WebSocket
+ * - `fallback` — delivering through long-polling, SSE or REST short polling
+ * - `offline` — nothing delivers right now; retrying with backoff
+ */
+export type ConnectionState = 'connecting' | 'live' | 'fallback' | 'offline';
+
+/** The fallback chain, in order. */
+export type TransportName = 'websocket' | 'long-polling' | 'sse' | 'rest-polling';
+
+export interface SyncedInfo {
+  replayed: number;
+  /** false: the gap could not be replayed (unknown or too old position) — refetch history over REST. */
+  recovered: boolean;
+  transport: TransportName;
+}
+
+/** `all` + `until`: everything created up to `until` is read. */
+export interface ReadInfo {
+  ids: string[];
+  all?: boolean;
+  until?: string;
+}
+
+export interface DeliveryMeta {
+  transport: TransportName;
+  /** Part of a reconnect replay (before `synced`), as opposed to live. */
+  replayed: boolean;
+}
+
+export type ClientErrorCode = 'unauthorized' | 'gave_up' | 'server';
+
+export interface ClientError {
+  code: ClientErrorCode;
+  message: string;
+}
+
+export interface NotificationClientEvents {
+  notification: (notification: Notification, meta: DeliveryMeta) => void;
+  synced: (info: SyncedInfo) => void;
+  read: (info: ReadInfo) => void;
+  state: (state: ConnectionState) => void;
+  error: (error: ClientError) => void;
+}
+
+/** Where `lastAckId` survives reloads; synchronous like localStorage. */
+export interface CursorStorage {
+  get(key: string): string | null;
+  set(key: string, value: string): void;
+}
+
+export interface ReconnectOptions {
+  /** @default 500 */
+  initialDelayMs?: number;
+  /** @default 30000 */
+  maxDelayMs?: number;
+  /** Consecutive failed attempts before giving up (with an `error` event). @default Infinity */
+  maxAttempts?: number;
+}
+
+export interface NotificationClientOptions {
+  /** Gateway origin, e.g. "https://notify.example.com". @default location.origin */
+  url?: string;
+  /** A user JWT; or give `getToken`, or both (then `getToken` is only asked for refreshes). */
+  token?: string;
+  /** Called for the first token when `token` is absent and whenever the gateway says "unauthorized". */
+  getToken?: (reason: 'initial' | 'expired') => string | Promise<string>;
+  /** `null` keeps the cursor in memory only. @default localStorage when available */
+  storage?: CursorStorage | null;
+  /** The fallback chain to use, in this order. @default all four */
+  transports?: TransportName[];
+  /** Socket.IO path. @default "/socket.io" */
+  path?: string;
+  /** Acks are batched for this long. @default 300 */
+  ackDelayMs?: number;
+  reconnect?: ReconnectOptions;
+  /** Failed attempts on one step before trying the next one. @default 2 */
+  failuresBeforeFallback?: number;
+  /** While on a fallback, retry the best step this often. @default 60000 */
+  upgradeAfterMs?: number;
+  /** REST short-polling interval. @default 5000 */
+  pollIntervalMs?: number;
+  /** How many delivered ids are remembered for dedupe. @default 1000 */
+  dedupeWindow?: number;
+  /** A WebSocket/long-polling handshake slower than this counts as failed. @default 10000 */
+  connectTimeoutMs?: number;
+  /** Connect on creation. @default true */
+  autoConnect?: boolean;
+  fetch?: typeof fetch;
+}
