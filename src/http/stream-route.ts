@@ -114,6 +114,7 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
     });
     res.write(`retry: ${RETRY_MS}\n\n`);
 
+    const socket = req.socket;
     const onAdvance = () => void pump();
     const unsubscribeReads = deps.readEcho.subscribe(who, (change) => void send(`event: read\ndata: ${JSON.stringify(change)}\n\n`));
     deps.streamAdvanced.on('advance', onAdvance);
@@ -126,6 +127,9 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
       deps.streamAdvanced.off('advance', onAdvance);
       unsubscribeReads();
       open.delete(res);
+      // An unfinished event stream can never be reused: drop the connection, or a
+      // half-closed socket would hold up server.close() until it times out.
+      socket.destroy();
     });
 
     // Called with no await since subscribing: this first pass is the replay.
