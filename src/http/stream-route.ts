@@ -127,8 +127,8 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
       deps.streamAdvanced.off('advance', onAdvance);
       unsubscribeReads();
       open.delete(res);
-      // An unfinished event stream can never be reused: drop the connection, or a
-      // half-closed socket would hold up server.close() until it times out.
+      // An unfinished event stream can never carry another request: close the
+      // connection now instead of leaving it to the keep-alive timeout.
       socket.destroy();
     });
 
