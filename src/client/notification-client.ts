@@ -111,8 +111,8 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
   }
 
   close(): void {
+    this.flushAcks(); // while the socket is still there to carry them
     this.manager.stop();
-    this.flushAcks();
     this.channel?.close();
     this.channel = null;
     if (this.currentState !== 'offline') {
