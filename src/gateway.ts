@@ -16,6 +16,8 @@ import { inboxRoutes } from './http/inbox-routes.js';
 import { createReadEcho } from './http/read-echo.js';
 import { sdkRoutes } from './http/sdk-routes.js';
 import { streamRoute } from './http/stream-route.js';
+import { notifyBatchRoute } from './http/notify-batch-route.js';
+import type { NotifyDeps } from './http/notify-input.js';
 import { notifyRoute } from './http/notify-route.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -23,6 +25,7 @@ import { LocalLease } from './outbox/local-lease.js';
 import { MysqlLease } from './outbox/mysql-lease.js';
 import { NotificationWriter, type WriterHooks } from './outbox/notification-writer.js';
 import { OutboxRelay, type RelayHooks } from './outbox/outbox-relay.js';
+import { WriteBatcher } from './outbox/write-batcher.js';
 import type { RelayLease } from './outbox/relay-lease.js';
 import { createLocalFanout } from './realtime/local-fanout.js';
 import { createRedisFanout } from './realtime/redis-fanout.js';
@@ -46,6 +49,7 @@ export interface Gateway {
   readonly relay: OutboxRelay;
   readonly lease: RelayLease;
   readonly metrics: Metrics;
+  readonly writer: NotificationWriter;
   readonly httpServer: HttpServer;
   /** 'advance' is emitted on every instance after the relay published a batch. */
   readonly streamAdvanced: EventEmitter;
@@ -118,6 +122,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     options.hooks?.writer,
   );
+  const batcher = new WriteBatcher(writer, {
+    maxItems: config.WRITE_BATCH_MAX,
+    maxRows: 20 * config.WRITE_BATCH_MAX,
+    // SQLite has one connection; on MySQL two transactions overlap their fsyncs.
+    maxInFlight: store.dialect.name === 'sqlite' ? 1 : 2,
+  }, (size) => metrics.writeBatchSize.observe(size));
+  const notifyDeps: NotifyDeps = {
+    submit: config.WRITE_BATCHING ? (input) => batcher.submit(input) : (input) => writer.write(input),
+    checkApiKey: createApiKeyChecker(config.NOTIFY_API_KEYS),
+    metrics,
+  };
 
   const verifyToken = createTokenVerifier(config);
   resyncSockets = attachSocketGateway({
@@ -159,7 +174,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         () => draining,
       ),
       metricsRoute,
-      notifyRoute({ writer, checkApiKey: createApiKeyChecker(config.NOTIFY_API_KEYS), metrics }),
+      notifyRoute(notifyDeps),
+      notifyBatchRoute(notifyDeps, (error) => store.dialect.isUnavailable(error)),
       inboxRoutes({ store, verifyToken, metrics, readEcho, replayRetentionMs }),
       streams.router,
       sdkRoutes({ demoPage: config.DEMO_PAGE }),
@@ -177,6 +193,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     relay,
     lease,
     metrics,
+    writer,
     httpServer,
     streamAdvanced,
     async listen(port = config.PORT, host = config.HOST) {

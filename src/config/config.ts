@@ -74,6 +74,10 @@ const envSchema = z
     RELAY_LEASE_RETRY_MS: intFromEnv(50, 60_000).default(1000),
     /** Notifications per replay query page. @default 200 */
     REPLAY_PAGE_SIZE: intFromEnv(1, 5000).default(200),
+    /** Group-commit concurrent notify requests (false: one transaction each, for comparison). @default true */
+    WRITE_BATCHING: boolFromEnv.default(true),
+    /** Most notifications in one group commit. @default 500 */
+    WRITE_BATCH_MAX: intFromEnv(1, 5000).default(500),
     /** Per instance; budget instances × this under MySQL max_connections. @default 10 */
     DB_POOL_MAX: intFromEnv(1, 200).default(10),
     /** How long a request waits for a store connection before 503. @default 5000 */

@@ -3,6 +3,7 @@ import express, { type Router } from 'express';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { HttpError, errorHandler } from './errors.js';
+import { BATCH_PATH } from './notify-batch-route.js';
 
 /** Whole-request body limit; larger → 413 PAYLOAD_TOO_LARGE. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -29,7 +30,9 @@ export function createApp(deps: AppDeps): express.Express {
     });
     next();
   });
-  app.use(express.json({ limit: MAX_BODY_BYTES, strict: true }));
+  const json = express.json({ limit: MAX_BODY_BYTES, strict: true });
+  // The batch endpoint parses its own, larger body.
+  app.use((req, res, next) => (req.path === BATCH_PATH ? next() : json(req, res, next)));
   for (const router of deps.routers) app.use(router);
   app.use((req) => {
     throw new HttpError('NOT_FOUND', `no route for ${req.method} ${req.path}`);

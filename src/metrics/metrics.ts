@@ -49,6 +49,12 @@ export function createMetrics(options: MetricSources) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    writeBatchSize: new Histogram({
+      name: 'notify_write_batch_size',
+      help: 'Notifications per group-commit transaction',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+      registers,
+    }),
     dedupeHits: new Counter({ name: 'notify_dedupe_hits_total', help: 'Repeated dedupe keys answered with the first id', registers }),
     published: new Counter({
       name: 'notify_notifications_published_total',

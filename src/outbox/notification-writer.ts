@@ -12,6 +12,11 @@
  *   sequence (see outbox-relay.ts), never from the id.
  * - After commit the relay is woken (`onCommitted`); if that wake-up is lost the relay's
  *   poll picks the row up anyway.
+ * - `writeBatch` is group commit: many notifications, one transaction, multi-row
+ *   inserts. Repeated dedupe keys inside the batch collapse onto the first; keys already
+ *   stored answer deduped. If the shared transaction fails for a reason other than an
+ *   outage (a dedupe race with another instance, one bad row) every item is retried on
+ *   its own, so a failing item never fails its neighbours.
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
@@ -35,6 +40,13 @@ export interface NotificationInput {
 export type WriteResult =
   | { id: string; deduped: false; recipients: number }
   | { id: string; deduped: true };
+
+export type BatchOutcome = { ok: WriteResult } | { error: unknown };
+
+interface PlannedRow {
+  id: string;
+  input: NotificationInput;
+}
 
 export interface WriterHooks {
   /** Test seam: runs inside the transaction after all inserts, before COMMIT. */
@@ -60,7 +72,7 @@ export class NotificationWriter {
     const id = this.hooks.newId?.() ?? uuidv7();
     try {
       await this.store.db.transaction(async (trx) => {
-        await this.insertRows(trx, id, input, now);
+        await insertRows(trx, [{ id, input }], now);
         await this.hooks.beforeCommit?.(id);
       });
     } catch (error) {
@@ -74,8 +86,81 @@ export class NotificationWriter {
     return { id, deduped: false, recipients: input.userIds.length };
   }
 
-  private async insertRows(trx: Knex.Transaction, id: string, input: NotificationInput, now: number): Promise<void> {
-    await trx('notify_messages').insert({
+  /** Group commit: one transaction for all of `inputs`; one outcome per input, in order. */
+  async writeBatch(inputs: readonly NotificationInput[], now = Date.now()): Promise<BatchOutcome[]> {
+    const outcomes: (BatchOutcome | undefined)[] = new Array(inputs.length);
+    const stored = await this.storedDedupeKeys(inputs);
+    const firstByKey = new Map<string, PlannedRow>();
+    const planned: PlannedRow[] = [];
+    const repeats: { index: number; of: PlannedRow }[] = [];
+    inputs.forEach((input, index) => {
+      const key = input.dedupeKey ? dedupeKeyOf(input.tenantId, input.dedupeKey) : null;
+      const existing = key ? stored.get(key) : undefined;
+      if (existing) return void (outcomes[index] = { ok: { id: existing, deduped: true } });
+      const first = key ? firstByKey.get(key) : undefined;
+      if (first) return void repeats.push({ index, of: first });
+      const row = { id: this.hooks.newId?.() ?? uuidv7(), input };
+      if (key) firstByKey.set(key, row);
+      planned.push(row);
+      outcomes[index] = { ok: { id: row.id, deduped: false, recipients: input.userIds.length } };
+    });
+    if (planned.length > 0) {
+      try {
+        await this.store.db.transaction(async (trx) => {
+          await insertRows(trx, planned, now);
+          for (const row of planned) await this.hooks.beforeCommit?.(row.id);
+        });
+      } catch (error) {
+        if (this.store.dialect.isUnavailable(error)) return inputs.map(() => ({ error }));
+        return this.writeEachAlone(inputs, now);
+      }
+      this.onCommitted();
+    }
+    for (const { index, of } of repeats) outcomes[index] = { ok: { id: of.id, deduped: true } };
+    return outcomes as BatchOutcome[];
+  }
+
+  private async writeEachAlone(inputs: readonly NotificationInput[], now: number): Promise<BatchOutcome[]> {
+    const outcomes: BatchOutcome[] = [];
+    for (const input of inputs) {
+      try {
+        outcomes.push({ ok: await this.write(input, now) });
+      } catch (error) {
+        outcomes.push({ error });
+      }
+    }
+    return outcomes;
+  }
+
+  /** Dedupe keys of `inputs` already stored, as `tenant\u0000key` → id. */
+  private async storedDedupeKeys(inputs: readonly NotificationInput[]): Promise<Map<string, string>> {
+    const pairs = inputs.filter((i) => i.dedupeKey).map((i) => [i.tenantId, i.dedupeKey!]);
+    const found = new Map<string, string>();
+    for (let i = 0; i < pairs.length; i += INSERT_CHUNK) {
+      const rows: { id: string; tenant_id: string; dedupe_key: string }[] = await this.store.db('notify_messages')
+        .whereIn(['tenant_id', 'dedupe_key'], pairs.slice(i, i + INSERT_CHUNK))
+        .select('id', 'tenant_id', 'dedupe_key');
+      for (const row of rows) found.set(dedupeKeyOf(row.tenant_id, row.dedupe_key), row.id);
+    }
+    return found;
+  }
+
+  private async findByDedupeKey(tenantId: string, dedupeKey: string): Promise<string | undefined> {
+    const row = await this.store.db('notify_messages')
+      .where({ tenant_id: tenantId, dedupe_key: dedupeKey })
+      .first<{ id: string } | undefined>('id');
+    return row?.id;
+  }
+}
+
+const dedupeKeyOf = (tenantId: string, dedupeKey: string) => `${tenantId}\u0000${dedupeKey}`;
+
+/** Multi-row inserts: messages, then their inbox rows, then outbox rows (chunked). */
+async function insertRows(trx: Knex.Transaction, rows: readonly PlannedRow[], now: number): Promise<void> {
+  await insertChunked(
+    trx,
+    'notify_messages',
+    rows.map(({ id, input }) => ({
       id,
       tenant_id: input.tenantId,
       kind: input.kind,
@@ -88,24 +173,22 @@ export class NotificationWriter {
       seq: null,
       created_at: now,
       expires_at: input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
-    });
-    for (let i = 0; i < input.userIds.length; i += INSERT_CHUNK) {
-      const rows = input.userIds.slice(i, i + INSERT_CHUNK).map((userId) => ({
-        tenant_id: input.tenantId,
-        user_id: userId,
-        message_id: id,
-        seq: null,
-        created_at: now,
-      }));
-      await trx('notify_inbox').insert(rows);
-    }
-    await trx('notify_outbox').insert({ message_id: id, seq: null, created_at: now });
-  }
+    })),
+  );
+  await insertChunked(
+    trx,
+    'notify_inbox',
+    rows.flatMap(({ id, input }) =>
+      input.userIds.map((userId) => ({ tenant_id: input.tenantId, user_id: userId, message_id: id, seq: null, created_at: now })),
+    ),
+  );
+  await insertChunked(
+    trx,
+    'notify_outbox',
+    rows.map(({ id }) => ({ message_id: id, seq: null, created_at: now })),
+  );
+}
 
-  private async findByDedupeKey(tenantId: string, dedupeKey: string): Promise<string | undefined> {
-    const row = await this.store.db('notify_messages')
-      .where({ tenant_id: tenantId, dedupe_key: dedupeKey })
-      .first<{ id: string } | undefined>('id');
-    return row?.id;
-  }
+async function insertChunked(trx: Knex.Transaction, table: string, rows: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx(table).insert(rows.slice(i, i + INSERT_CHUNK));
 }

@@ -1,0 +1,70 @@
+/** Shared by the single and batch notify routes: validated body + API key grant → writer input. */
+import type { ApiKeyGrant } from '../auth/api-keys.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { NotificationInput, WriteResult } from '../outbox/notification-writer.js';
+import { HttpError } from './errors.js';
+import { KIND, MAX_DATA_BYTES, notifyBodySchema, type NotifyBody } from './notify-schema.js';
+
+export interface NotifyDeps {
+  /** Group-committed (or, with WRITE_BATCHING=false, one transaction per call). */
+  submit: (input: NotificationInput) => Promise<WriteResult>;
+  checkApiKey: (presented: string | undefined) => ApiKeyGrant | null;
+  metrics: Metrics;
+}
+
+export function requireGrant(deps: NotifyDeps, presented: string | undefined): ApiKeyGrant {
+  const grant = deps.checkApiKey(presented);
+  if (!grant) {
+    deps.metrics.authFailures.inc({ reason: 'api_key' });
+    throw new HttpError('UNAUTHORIZED', 'missing or unknown X-API-Key');
+  }
+  return grant;
+}
+
+export function checkKind(kind: string): void {
+  if (!KIND.test(kind)) {
+    throw new HttpError('VALIDATION_FAILED', `kind must match ${KIND}`, [{ path: 'kind', message: 'invalid kind' }]);
+  }
+}
+
+export function parseNotifyBody(raw: unknown): NotifyBody {
+  const parsed = notifyBodySchema.safeParse(raw);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    throw new HttpError('VALIDATION_FAILED', 'the notification is invalid', details);
+  }
+  if (parsed.data.data !== undefined && Buffer.byteLength(JSON.stringify(parsed.data.data)) > MAX_DATA_BYTES) {
+    throw new HttpError('PAYLOAD_TOO_LARGE', `data must serialise to at most ${MAX_DATA_BYTES} bytes`);
+  }
+  return parsed.data;
+}
+
+export function toNotificationInput(deps: NotifyDeps, kind: string, body: NotifyBody, grant: ApiKeyGrant): NotificationInput {
+  const tenantId = body.tenantId ?? grant.tenantId ?? 'default';
+  if (grant.tenantId !== null && tenantId !== grant.tenantId) {
+    deps.metrics.authFailures.inc({ reason: 'tenant_mismatch' });
+    throw new HttpError('FORBIDDEN_TENANT', `this API key may only notify tenant "${grant.tenantId}"`);
+  }
+  return {
+    tenantId,
+    kind,
+    scope: body.scope,
+    userIds: body.scope === 'tenant' ? [] : [...new Set(body.userIds ?? [body.userId!])],
+    title: body.title,
+    priority: body.priority,
+    ...(body.body !== undefined && { body: body.body }),
+    ...(body.data !== undefined && { data: body.data }),
+    ...(body.dedupeKey !== undefined && { dedupeKey: body.dedupeKey }),
+    ...(body.ttlSeconds !== undefined && { ttlSeconds: body.ttlSeconds }),
+  };
+}
+
+/** 201 body for a new notification, 200 body for a dedupe hit; counts both. */
+export function answer(deps: NotifyDeps, kind: string, result: WriteResult) {
+  if (result.deduped) {
+    deps.metrics.dedupeHits.inc();
+    return { status: 200, body: { id: result.id, deduped: true as const } };
+  }
+  deps.metrics.ingested.inc({ kind });
+  return { status: 201, body: { id: result.id, deduped: false as const, recipients: result.recipients } };
+}
