@@ -74,6 +74,9 @@ export function attachSocketGateway(deps: SocketGatewayDeps): () => number {
   });
 
   io.on('connection', (socket: GatewaySocket) => {
+    // The handshake is already captured; keeping the first HTTP request alive per
+    // connection only costs memory (https://socket.io/docs/v4/memory-usage/).
+    (socket.conn as unknown as { request: unknown }).request = null;
     metrics.connectedSockets.inc();
     metrics.connectionsOpened.inc({ resumed: String(socket.data.lastAckId !== null) });
     socket.on('disconnect', (reason) => {
