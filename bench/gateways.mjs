@@ -1,0 +1,204 @@
+/**
+ * Starts the built gateway (`node dist/src/main.js`) as real child processes on free
+ * ports, in production mode, for one bench setup; creates and drops the setup's MariaDB
+ * database; reads each process's RSS from /proc. Everything started here is registered
+ * with cleanup.mjs so it is stopped even when the bench fails or is interrupted.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import mysql from 'mysql2/promise';
+import { onCleanup, trackChild } from './cleanup.mjs';
+
+export const JWT_SECRET = `bench-${randomBytes(24).toString('hex')}`;
+export const API_KEY = `bench-key-${randomBytes(12).toString('hex')}`;
+export const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const SETUPS = {
+  embedded: { label: 'embedded (SQLite file, 1 process)', instances: 1, services: false },
+  mysql1: { label: 'MariaDB + Redis, 1 instance', instances: 1, services: true },
+  mysql2: { label: 'MariaDB + Redis, 2 instances', instances: 2, services: true },
+};
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
+
+/** null when MariaDB and Redis both answer, else why not. */
+export async function servicesProblem() {
+  try {
+    const conn = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 2000 });
+    await conn.end();
+  } catch (error) {
+    return `MariaDB/MySQL unreachable at ${MYSQL_URL} (${error.code ?? error.message})`;
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+    return null;
+  } catch (error) {
+    return `Redis unreachable at ${REDIS_URL} (${error.code ?? error.message})`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Starts every process of a setup (fresh store) and resolves when each answers /readyz. */
+export async function startSetup(name, extraEnv = {}) {
+  const setup = SETUPS[name];
+  const store = setup.services ? await createMysqlDatabase() : createSqliteFile();
+  const env = {
+    DATABASE_URL: store.url,
+    ...(setup.services && { REDIS_URL, REDIS_KEY_PREFIX: `bench${randomBytes(5).toString('hex')}` }),
+    ...extraEnv,
+  };
+  const instances = [];
+  // One after the other: the first one runs the migrations, the rest find them done.
+  for (let i = 0; i < setup.instances; i += 1) instances.push(await startGateway(env));
+  return {
+    name,
+    label: setup.label,
+    instances,
+    urls: instances.map((g) => g.url),
+    rssKb: () => instances.reduce((sum, g) => sum + g.rssKb(), 0),
+    cpuSeconds: () => instances.reduce((sum, g) => sum + g.cpuSeconds(), 0),
+    /** Instances that exited on their own, with their last output. */
+    deaths: () => instances.map((g, i) => g.died() && `instance ${i} ${g.died()}`).filter(Boolean),
+    async stop() {
+      await Promise.all(instances.map((g) => g.stop()));
+      await store.drop();
+    },
+  };
+}
+
+async function startGateway(extraEnv) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    // Only what the gateway needs: nothing from the caller's environment leaks into the setup.
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      JWT_SECRET,
+      NOTIFY_API_KEYS: API_KEY,
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  trackChild(child);
+  let output = '';
+  const keep = (chunk) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const stop = onCleanup(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const outcome = await Promise.race([waitReady(url), exited.then((e) => ({ exited: e }))]);
+  if (outcome?.exited || outcome === 'timeout') {
+    await stop();
+    const why = outcome === 'timeout' ? 'not ready in time' : `exited (${JSON.stringify(outcome.exited)})`;
+    throw new Error(`gateway on port ${port} ${why}; last output:\n${output}`);
+  }
+  return {
+    url,
+    pid: child.pid,
+    /** null while running; else how it ended and what it printed last. */
+    died: () => (child.exitCode === null && child.signalCode === null ? null : `exit ${child.exitCode ?? child.signalCode}:\n${output}`),
+    rssKb: () => readRssKb(child.pid),
+    cpuSeconds: () => readCpuSeconds(child.pid),
+    stop,
+  };
+}
+
+async function waitReady(url) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) return 'ready';
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 'timeout';
+}
+
+/** Resident set size in kB, from /proc/<pid>/status (Linux). */
+export function readRssKb(pid) {
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]);
+}
+
+/** User + system CPU time of a process, from /proc/<pid>/stat (clock ticks, 100/s on Linux). */
+export function readCpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Asks the kernel for a free port; the tiny race until the gateway binds it is accepted. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function createSqliteFile() {
+  const dir = mkdtempSync(join(tmpdir(), 'notify-bench-'));
+  const drop = onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+  return { url: `sqlite:${join(dir, 'notify.db')}`, drop };
+}
+
+async function createMysqlDatabase() {
+  const name = `notify_bench_${randomBytes(5).toString('hex')}`;
+  const admin = await mysql.createConnection({ uri: MYSQL_URL });
+  try {
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await admin.end();
+  }
+  const drop = onCleanup(async () => {
+    const conn = await mysql.createConnection({ uri: MYSQL_URL });
+    try {
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    } finally {
+      await conn.end();
+    }
+  });
+  const url = new URL(MYSQL_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop };
+}
+
+/** Sum of a gauge/counter from /metrics over every instance (no labels). */
+export async function metricSum(urls, name) {
+  let sum = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (line) sum += Number(line.slice(name.length + 1));
+  }
+  return sum;
+}

@@ -1,0 +1,193 @@
+/**
+ * The measurements, run in this order against one started setup:
+ *   connectIdle   gateway RSS before/after N idle clients connect → RSS per socket
+ *   latency       `count` POSTs at a fixed rate → POST→receipt p50/p95/p99/max
+ *   ingest        `concurrency` lanes POST flat out for `duration` → committed/s, and the
+ *                 deliveries the clients received inside that window → deliveries/s
+ *   replay        one user misses `missed` notifications, reconnects with lastAckId →
+ *                 time to `notify:synced` and how many were replayed
+ * The naive-path comparison reruns connectIdle + ingest on fresh gateways started with
+ * WRITE_BATCHING=false (run-bench.mjs).
+ * Each phase waits until everything it posted was received (or a timeout) before the
+ * next starts, so one phase's backlog never pollutes the next one's figures.
+ */
+import { io } from 'socket.io-client';
+import { now, sleep } from './clock.mjs';
+import { startClientPool, tokenFor, userId } from './client-pool.mjs';
+import { metricSum } from './gateways.mjs';
+import { postAtRate, postFlatOut } from './poster.mjs';
+
+/** Random, so that with 2 instances the recipient's instance is independent of the POST's. */
+const randomUser = (opts) => userId(Math.floor(Math.random() * opts.clients));
+
+export async function connectIdle({ setup, opts }) {
+  await sleep(opts.settleMs);
+  const beforeKb = setup.rssKb();
+  const started = now();
+  const pool = await startClientPool({ urls: setup.urls, clients: opts.clients, workers: opts.workers });
+  const connectMs = now() - started;
+  if (pool.failed > 0) {
+    await pool.close();
+    throw new Error(`${pool.failed} of ${opts.clients} clients failed to connect: ${pool.firstError}`);
+  }
+  await sleep(opts.settleMs);
+  const afterKb = setup.rssKb();
+  const rss = {
+    sockets: pool.connected,
+    socketsSeenByGateway: await metricSum(setup.urls, 'notify_connected_sockets'),
+    beforeKb,
+    afterKb,
+    perSocketKb: (afterKb - beforeKb) / pool.connected,
+    connectMs,
+  };
+  return { pool, rss };
+}
+
+export async function latency({ pool, poster, opts }) {
+  await pool.phase('lat');
+  const sent = await postAtRate(opts.count, opts.rate, () => poster.post(randomUser(opts), 'lat'));
+  const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
+  const { sentAt, recvAt } = await pool.collect();
+  // How long after the last scheduled send the last response came: beyond a second the
+  // gateway did not keep up with --rate and the figures are mostly queueing time.
+  const responseLagMs = sent.elapsedMs - ((opts.count - 1) * 1000) / opts.rate;
+  return {
+    rate: opts.rate,
+    posted: sent.posted,
+    committed: sent.committed,
+    statuses: sent.statuses,
+    firstError: sent.firstError,
+    responseLagMs,
+    saturated: responseLagMs > 1000,
+    ...counts,
+    ...summarize(recvAt.map((r, i) => r - sentAt[i])),
+  };
+}
+
+export async function ingest({ setup, pool, poster, opts }) {
+  await pool.phase('ing');
+  const cpuBefore = setup.cpuSeconds();
+  const batchesBefore = await writeBatches(setup.urls);
+  const start = now();
+  const sent = await postFlatOut({ durationMs: opts.duration * 1000 }, opts.concurrency, () =>
+    poster.post(randomUser(opts), 'ing'),
+  );
+  const end = start + sent.elapsedMs;
+  const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
+  const cpuSeconds = setup.cpuSeconds() - cpuBefore;
+  const batchesAfter = await writeBatches(setup.urls);
+  const groupCommits = batchesAfter.count - batchesBefore.count;
+  const { sentAt, recvAt } = await pool.collect();
+  const inWindow = recvAt.filter((t) => t <= end).length;
+  const lastReceipt = recvAt.reduce((max, t) => Math.max(max, t), end);
+  return {
+    ingest: {
+      concurrency: opts.concurrency,
+      seconds: sent.elapsedMs / 1000,
+      posted: sent.posted,
+      committed: sent.committed,
+      statuses: sent.statuses,
+      firstError: sent.firstError,
+      committedPerSec: sent.committed / (sent.elapsedMs / 1000),
+      // Gateway CPU (all instances) per committed and delivered notification: steadier
+      // than the rates when other work shares the cores.
+      gatewayCpuMsPerNotification: (cpuSeconds * 1000) / Math.max(1, sent.committed),
+      // From the gateway's notify_write_batch_size histogram: 0 group commits means every
+      // notification took the one-transaction path.
+      groupCommits,
+      meanGroupCommitSize: groupCommits > 0 ? (batchesAfter.sum - batchesBefore.sum) / groupCommits : null,
+    },
+    deliveries: {
+      expected: sent.committed,
+      ...counts,
+      inWindow,
+      perSec: inWindow / (sent.elapsedMs / 1000),
+      drainMsAfterLastPost: lastReceipt - end,
+      latencyUnderLoad: summarize(recvAt.map((r, i) => r - sentAt[i])),
+    },
+  };
+}
+
+export async function replay({ setup, poster, opts }) {
+  const user = 'replayer';
+  const token = tokenFor(user);
+  const url = setup.urls[0];
+  // An anchor notification the client has seen gives it a lastAckId to resume from.
+  const first = await openClient(url, { token });
+  const anchor = await poster.post(user, 'rep');
+  if (anchor.status !== 201) throw new Error(`anchor POST failed: ${anchor.status}`);
+  await first.waitForCount(1, opts.drainMs);
+  first.socket.close();
+
+  let lastAckId = anchor.id;
+  const rounds = [];
+  for (let round = 0; round < opts.replayRounds; round += 1) {
+    const sent = await postFlatOut({ count: opts.missed }, opts.concurrency, () => poster.post(user, 'rep'));
+    await waitForEmptyOutbox(setup.urls, opts.drainMs);
+    const started = now();
+    const client = await openClient(url, { token, lastAckId });
+    const posted = new Set(sent.ids);
+    rounds.push({
+      missed: sent.committed,
+      totalMs: client.syncedAt - started,
+      afterConnectMs: client.syncedAt - client.connectedAt,
+      replayed: client.synced.replayed,
+      recovered: client.synced.recovered,
+      receivedBeforeSynced: client.beforeSynced,
+      matched: client.ids.filter((id) => posted.has(id)).length,
+    });
+    lastAckId = client.ids.at(-1) ?? lastAckId;
+    client.socket.close();
+  }
+  const totals = rounds.map((r) => r.totalMs).sort((a, b) => a - b);
+  return { missed: opts.missed, rounds, medianTotalMs: totals[Math.floor(totals.length / 2)] };
+}
+
+async function writeBatches(urls) {
+  const [sum, count] = await Promise.all([
+    metricSum(urls, 'notify_write_batch_size_sum'),
+    metricSum(urls, 'notify_write_batch_size_count'),
+  ]);
+  return { sum, count };
+}
+
+async function openClient(url, auth, timeoutMs = 20_000) {
+  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+  const client = { socket, ids: [], connectedAt: 0, syncedAt: 0, synced: null, beforeSynced: 0 };
+  socket.on('notification', (n) => client.ids.push(n.id));
+  client.waitForCount = async (count, timeoutMs) => {
+    const deadline = Date.now() + timeoutMs;
+    while (client.ids.length < count && Date.now() < deadline) await sleep(10);
+    if (client.ids.length < count) throw new Error(`replay client: ${client.ids.length}/${count} notifications`);
+  };
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (socket.close(), reject(new Error('replay client: no notify:synced in time'))), timeoutMs);
+    socket.once('connect', () => (client.connectedAt = now()));
+    socket.once('connect_error', (error) => (clearTimeout(timer), socket.close(), reject(error)));
+    socket.once('notify:synced', (info) => {
+      clearTimeout(timer);
+      client.syncedAt = now();
+      client.synced = info;
+      client.beforeSynced = client.ids.length;
+      resolve();
+    });
+  });
+  return client;
+}
+
+/** The relay assigns replay positions as it publishes: wait until it has caught up. */
+async function waitForEmptyOutbox(urls, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while ((await metricSum(urls, 'notify_outbox_backlog')) > 0) {
+    if (Date.now() > deadline) throw new Error('outbox not drained in time');
+    await sleep(20);
+  }
+}
+
+/** Nearest-rank percentiles in ms; all null when nothing was measured. */
+export function summarize(values) {
+  const sorted = Float64Array.from(values).sort();
+  const pick = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
+  const mean = sorted.length ? sorted.reduce((s, v) => s + v, 0) / sorted.length : null;
+  return { samples: sorted.length, p50: pick(50), p95: pick(95), p99: pick(99), max: pick(100), mean };
+}
