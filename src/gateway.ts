@@ -30,6 +30,7 @@ import type { RelayLease } from './outbox/relay-lease.js';
 import { createLocalFanout } from './realtime/local-fanout.js';
 import { createRedisFanout } from './realtime/redis-fanout.js';
 import { withReplayHold } from './realtime/replay-hold.js';
+import { startSlowConsumerGuard } from './realtime/slow-consumer-guard.js';
 import { attachSocketGateway, type GatewayServer, type ReplayHooks } from './realtime/socket-gateway.js';
 import { readOutboxState } from './outbox/outbox-state.js';
 import { startRetentionSweeper } from './store/retention-sweeper.js';
@@ -161,6 +162,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   let draining = false;
   let stopSweeper: (() => void) | undefined;
+  let stopGuard: (() => void) | undefined;
   const metricsRoute = Router().get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -202,6 +204,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         httpServer.listen(port, host, () => resolve());
       });
       relay.start();
+      stopGuard ??= startSlowConsumerGuard(
+        io,
+        { maxBufferedBytes: config.SOCKET_MAX_BUFFERED_BYTES, maxQueuedPackets: 1000, intervalMs: 1000 },
+        () => metrics.slowConsumerDrops.inc(),
+        logger,
+      );
       stopSweeper ??= startRetentionSweeper(
         store.db,
         lease,
@@ -214,6 +222,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     async close() {
       draining = true;
       stopSweeper?.();
+      stopGuard?.();
       await relay.stop();
       streams.closeAll();
       await new Promise<void>((resolve) => io.close(() => resolve()));

@@ -78,6 +78,8 @@ const envSchema = z
     WRITE_BATCHING: boolFromEnv.default(true),
     /** Most notifications in one group commit. @default 500 */
     WRITE_BATCH_MAX: intFromEnv(1, 5000).default(500),
+    /** A socket whose unsent backlog exceeds this is dropped (it reconnects and replays). @default 4 MiB */
+    SOCKET_MAX_BUFFERED_BYTES: intFromEnv(16 * 1024, 1024 ** 3).default(4 * 1024 * 1024),
     /** Per instance; budget instances × this under MySQL max_connections. @default 10 */
     DB_POOL_MAX: intFromEnv(1, 200).default(10),
     /** How long a request waits for a store connection before 503. @default 5000 */

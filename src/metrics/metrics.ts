@@ -37,6 +37,11 @@ export function createMetrics(options: MetricSources) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    slowConsumerDrops: new Counter({
+      name: 'notify_slow_consumer_drops_total',
+      help: 'Connections dropped because their unsent backlog passed SOCKET_MAX_BUFFERED_BYTES',
+      registers,
+    }),
     authFailures: new Counter({
       name: 'notify_auth_failures_total',
       help: 'Rejected user tokens and API keys by reason',
