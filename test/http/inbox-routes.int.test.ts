@@ -3,31 +3,22 @@
  * cursors, unread count, mark read / read all with their echo, the polling stream, and
  * the owner check on every row.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestBed, notifyUser, postNotify, signToken, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { notifyUser, postNotify, signToken, uniqueUser, userToken } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
+import { useGateway } from '../support/gateway-suite.js';
 
-let bed: TestBed;
-let gw: RunningGateway;
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  bed = await createTestBed();
-  gw = await bed.start();
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await bed.stopAll();
-});
+const suite = useGateway();
+const clients = suite.clients;
 
 async function api(method: 'GET' | 'POST', path: string, token: string | null) {
-  const res = await fetch(`${gw.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(`${suite.gw.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: res.status, body: (await res.json()) as Record<string, any>, headers: res.headers };
 }
 
 /** A connected session of the user: sees every notification once the relay sequenced it. */
 async function session(user: string, tenant = 'default') {
-  const client = await TestClient.connect(gw.url, { token: userToken(user, tenant) });
+  const client = await TestClient.connect(suite.gw.url, { token: userToken(user, tenant) });
   clients.push(client);
   const reads: { ids: string[]; all?: boolean }[] = [];
   client.socket.on('notification:read', (change: { ids: string[] }) => reads.push(change));
@@ -35,7 +26,7 @@ async function session(user: string, tenant = 'default') {
 }
 
 async function broadcast(tenantId: string, title: string) {
-  const res = await postNotify(gw.url, 'system:notice', { scope: 'tenant', tenantId, title });
+  const res = await postNotify(suite.gw.url, 'system:notice', { scope: 'tenant', tenantId, title });
   expect(res.status).toBe(201);
   return res.body.id!;
 }
@@ -47,7 +38,7 @@ describe('GET /api/notifications', () => {
     const { client } = await session(user, tenant);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push(i % 2 === 0 ? await notifyUser(gw.url, user, `own ${i}`, { tenantId: tenant }) : await broadcast(tenant, `all ${i}`));
+      ids.push(i % 2 === 0 ? await notifyUser(suite.gw.url, user, `own ${i}`, { tenantId: tenant }) : await broadcast(tenant, `all ${i}`));
     }
     await client.waitForIds(ids);
     const token = userToken(user, tenant);
@@ -60,7 +51,7 @@ describe('GET /api/notifications', () => {
     expect(first.body.items[1]).toMatchObject({ scope: 'tenant', read: false });
 
     // A newer notification arriving between pages must not shift the next page.
-    const newer = await notifyUser(gw.url, user, 'newer', { tenantId: tenant });
+    const newer = await notifyUser(suite.gw.url, user, 'newer', { tenantId: tenant });
     await client.waitForIds([newer]);
     const second = await api('GET', `/api/notifications?limit=2&cursor=${first.body.nextCursor}`, token);
     expect(second.body.items.map((n: { id: string }) => n.id)).toEqual([ids[2], ids[1]]);
@@ -72,7 +63,7 @@ describe('GET /api/notifications', () => {
     const tenant = `t${Date.now()}b`;
     const user = uniqueUser();
     const { client } = await session(user, tenant);
-    const own = await notifyUser(gw.url, user, 'own', { tenantId: tenant });
+    const own = await notifyUser(suite.gw.url, user, 'own', { tenantId: tenant });
     const shared = await broadcast(tenant, 'shared');
     await client.waitForIds([own, shared]);
     const token = userToken(user, tenant);
@@ -101,7 +92,7 @@ describe('marking read', () => {
     const user = uniqueUser();
     const tabA = await session(user);
     const tabB = await session(user);
-    const id = await notifyUser(gw.url, user, 'read me');
+    const id = await notifyUser(suite.gw.url, user, 'read me');
     await tabA.client.waitForIds([id]);
     const token = userToken(user);
     expect((await api('POST', `/api/notifications/${id}/read`, token)).body).toEqual({ id, read: true, changed: true });
@@ -116,7 +107,7 @@ describe('marking read', () => {
     const tenant = `t${Date.now()}c`;
     const [alice, bob] = [uniqueUser(), uniqueUser()];
     const a = await session(alice, tenant);
-    const before = await notifyUser(gw.url, alice, 'anchor', { tenantId: tenant });
+    const before = await notifyUser(suite.gw.url, alice, 'anchor', { tenantId: tenant });
     const shared = await broadcast(tenant, 'for everyone');
     await a.client.waitForIds([before, shared]);
     expect((await api('POST', `/api/notifications/${shared}/read`, userToken(alice, tenant))).body.changed).toBe(true);
@@ -124,7 +115,7 @@ describe('marking read', () => {
     const bobList = await api('GET', '/api/notifications', userToken(bob, tenant));
     expect(bobList.body.items).toEqual([expect.objectContaining({ id: shared, read: false })]);
 
-    const back = await TestClient.connect(gw.url, { token: userToken(alice, tenant), lastAckId: before });
+    const back = await TestClient.connect(suite.gw.url, { token: userToken(alice, tenant), lastAckId: before });
     clients.push(back);
     expect(back.synced[0]).toEqual({ replayed: 1, recovered: true });
     expect(back.ids).toEqual([shared]);
@@ -134,7 +125,7 @@ describe('marking read', () => {
     const tenant = `t${Date.now()}d`;
     const user = uniqueUser();
     const tab = await session(user, tenant);
-    const ids = [await notifyUser(gw.url, user, 'one', { tenantId: tenant }), await broadcast(tenant, 'two')];
+    const ids = [await notifyUser(suite.gw.url, user, 'one', { tenantId: tenant }), await broadcast(tenant, 'two')];
     await tab.client.waitForIds(ids);
     const token = userToken(user, tenant);
     expect((await api('POST', '/api/notifications/read-all', token)).body).toEqual({ marked: 2 });
@@ -151,7 +142,7 @@ describe('owner checks', () => {
     const tenant = `t${Date.now()}e`;
     const [alice, bob] = [uniqueUser(), uniqueUser()];
     const a = await session(alice, tenant);
-    const mine = await notifyUser(gw.url, alice, 'private', { tenantId: tenant });
+    const mine = await notifyUser(suite.gw.url, alice, 'private', { tenantId: tenant });
     const otherTenant = `${tenant}x`;
     const outsider = await session(uniqueUser(), otherTenant);
     const foreign = await broadcast(otherTenant, 'other tenant');
@@ -178,7 +169,7 @@ describe('stream mode (?after=) for polling clients', () => {
     const token = userToken(user);
     expect((await api('GET', '/api/notifications?after=', token)).body).toEqual({ items: [], lastId: null, recovered: false });
     const { client } = await session(user);
-    const ids = [await notifyUser(gw.url, user, 'a'), await notifyUser(gw.url, user, 'b'), await notifyUser(gw.url, user, 'c')];
+    const ids = [await notifyUser(suite.gw.url, user, 'a'), await notifyUser(suite.gw.url, user, 'b'), await notifyUser(suite.gw.url, user, 'c')];
     await client.waitForIds(ids);
     expect((await api('GET', '/api/notifications?after=', token)).body).toEqual({ items: [], lastId: ids[2], recovered: false });
     const fromStart = await api('GET', '/api/notifications?after=start&limit=2', token);

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../src/store/store.js';
 import { isMysql } from '../support/drivers.js';
 import { createTestBed, notifyUser, postNotify, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
-import { countRows, pollUntil } from '../support/store-probe.js';
+import { countRows } from '../support/store-probe.js';
+import { until } from '../support/until.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { TestClient } from '../support/test-client.js';
 
@@ -69,7 +70,7 @@ describe.runIf(isMysql)('store outage', () => {
   }
 
   /** Outbox rows are deleted by the relay after emit: wait for it so counts stand still. */
-  const relayIdle = () => pollUntil(async () => (await countRows(real.db)).outbox === 0, 'the relay to drain the outbox');
+  const relayIdle = () => until(async () => (await countRows(real.db)).outbox === 0, 'the relay to drain the outbox');
 
   it('answers 201 and /readyz 200 through the proxy (control)', async () => {
     const res = await postNotify(gw.url, 'store:ok', { userId: uniqueUser(), title: 'ok' });

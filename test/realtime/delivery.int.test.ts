@@ -1,30 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestBed, notifyUser, postNotify, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { notifyUser, postNotify, uniqueUser, userToken } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
+import { useGateway } from '../support/gateway-suite.js';
 
-let bed: TestBed;
-let gw: RunningGateway;
-const clients: TestClient[] = [];
-const connect = async (...args: Parameters<typeof TestClient.connect>) => {
-  const client = await TestClient.connect(...args);
-  clients.push(client);
-  return client;
-};
-
-beforeAll(async () => {
-  bed = await createTestBed();
-  gw = await bed.start();
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await bed.stopAll();
-});
+const suite = useGateway();
+const connect = suite.connect;
 
 describe('live delivery', () => {
   it('reaches every open session of the recipient, with the contract fields', async () => {
     const user = uniqueUser();
-    const tabs = await Promise.all([1, 2, 3].map(() => connect(gw.url, { token: userToken(user) })));
-    const res = await postNotify(gw.url, 'task:completed', {
+    const tabs = await Promise.all([1, 2, 3].map(() => connect(suite.gw.url, { token: userToken(user) })));
+    const res = await postNotify(suite.gw.url, 'task:completed', {
       userId: user,
       title: 'Build finished',
       body: 'main is green',
@@ -50,24 +36,24 @@ describe('live delivery', () => {
 
   it('delivers to every listed user once, also when a user id is repeated', async () => {
     const users = [uniqueUser(), uniqueUser()];
-    const [a, b] = await Promise.all(users.map((u) => connect(gw.url, { token: userToken(u) })));
-    const res = await postNotify(gw.url, 'quota:low', { userIds: [users[0], users[1], users[0]], title: 'Quota low' });
+    const [a, b] = await Promise.all(users.map((u) => connect(suite.gw.url, { token: userToken(u) })));
+    const res = await postNotify(suite.gw.url, 'quota:low', { userIds: [users[0], users[1], users[0]], title: 'Quota low' });
     expect(res.body.recipients).toBe(2);
     await a!.waitForIds([res.body.id!]);
     await b!.waitForIds([res.body.id!]);
-    const marker = await notifyUser(gw.url, users[0]!, 'marker');
+    const marker = await notifyUser(suite.gw.url, users[0]!, 'marker');
     await a!.waitForIds([marker]);
     expect(a!.ids.filter((id) => id === res.body.id)).toHaveLength(1);
   });
 
   it('scope "tenant" reaches every session of the tenant and nobody in another tenant', async () => {
     const tenant = `t${Date.now()}`;
-    const inTenant = await Promise.all([uniqueUser(), uniqueUser()].map((u) => connect(gw.url, { token: userToken(u, tenant) })));
-    const outsider = await connect(gw.url, { token: userToken(uniqueUser(), `${tenant}x`) });
-    const res = await postNotify(gw.url, 'system:maintenance', { scope: 'tenant', tenantId: tenant, title: 'Maintenance at 22:00' });
+    const inTenant = await Promise.all([uniqueUser(), uniqueUser()].map((u) => connect(suite.gw.url, { token: userToken(u, tenant) })));
+    const outsider = await connect(suite.gw.url, { token: userToken(uniqueUser(), `${tenant}x`) });
+    const res = await postNotify(suite.gw.url, 'system:maintenance', { scope: 'tenant', tenantId: tenant, title: 'Maintenance at 22:00' });
     expect(res.status).toBe(201);
     for (const c of inTenant) await c.waitForIds([res.body.id!]);
-    const outsiderMarker = await postNotify(gw.url, 'system:maintenance', { scope: 'tenant', tenantId: `${tenant}x`, title: 'marker' });
+    const outsiderMarker = await postNotify(suite.gw.url, 'system:maintenance', { scope: 'tenant', tenantId: `${tenant}x`, title: 'marker' });
     await outsider.waitForIds([outsiderMarker.body.id!]);
     expect(outsider.ids).not.toContain(res.body.id);
   });
@@ -76,24 +62,24 @@ describe('live delivery', () => {
 describe('reconnect and replay', () => {
   it('gives an offline client exactly what it missed, in order, once, then notify:synced', async () => {
     const user = uniqueUser();
-    const first = await connect(gw.url, { token: userToken(user) });
-    const seen = await notifyUser(gw.url, user, 'seen');
+    const first = await connect(suite.gw.url, { token: userToken(user) });
+    const seen = await notifyUser(suite.gw.url, user, 'seen');
     await first.waitForIds([seen]);
     first.close();
 
     const missed: string[] = [];
-    for (let i = 0; i < 7; i++) missed.push(await notifyUser(gw.url, user, `missed ${i}`));
+    for (let i = 0; i < 7; i++) missed.push(await notifyUser(suite.gw.url, user, `missed ${i}`));
 
-    const back = await connect(gw.url, { token: userToken(user), lastAckId: seen });
+    const back = await connect(suite.gw.url, { token: userToken(user), lastAckId: seen });
     expect(back.synced[0]?.recovered).toBe(true);
     // The relay may still be sequencing the last ones: those arrive live, after the replay.
-    const marker = await notifyUser(gw.url, user, 'marker');
+    const marker = await notifyUser(suite.gw.url, user, 'marker');
     await back.waitForIds([marker]);
     expect(back.ids).toEqual([...missed, marker]);
   });
 
   it('pages through long gaps (more than one replay page)', async () => {
-    const small = await bed.start({ REPLAY_PAGE_SIZE: '3' });
+    const small = await suite.bed.start({ REPLAY_PAGE_SIZE: '3' });
     const user = uniqueUser();
     const anchor = await notifyUser(small.url, user, 'anchor');
     const missed: string[] = [];
@@ -109,23 +95,23 @@ describe('reconnect and replay', () => {
 
   it('answers recovered:false for an unknown lastAckId, and for none at all', async () => {
     const user = uniqueUser();
-    const unknown = await connect(gw.url, { token: userToken(user), lastAckId: '01900000-0000-7000-8000-000000000000' });
+    const unknown = await connect(suite.gw.url, { token: userToken(user), lastAckId: '01900000-0000-7000-8000-000000000000' });
     expect(unknown.synced).toEqual([{ replayed: 0, recovered: false }]);
-    const fresh = await connect(gw.url, { token: userToken(user) });
+    const fresh = await connect(suite.gw.url, { token: userToken(user) });
     expect(fresh.synced).toEqual([{ replayed: 0, recovered: false }]);
   });
 
   it('answers recovered:false when lastAckId is older than the replay retention', async () => {
     const user = uniqueUser();
-    const live = await connect(gw.url, { token: userToken(user) });
-    const old = await notifyUser(gw.url, user, 'old');
+    const live = await connect(suite.gw.url, { token: userToken(user) });
+    const old = await notifyUser(suite.gw.url, user, 'old');
     await live.waitForIds([old]);
-    const back = await gw.gateway.store.db('notify_messages').where({ id: old }).update({
-      created_at: Date.now() - (gw.gateway.config.REPLAY_RETENTION_HOURS + 1) * 3600_000,
+    const back = await suite.gw.gateway.store.db('notify_messages').where({ id: old }).update({
+      created_at: Date.now() - (suite.gw.gateway.config.REPLAY_RETENTION_HOURS + 1) * 3600_000,
     });
     expect(back).toBe(1);
-    await notifyUser(gw.url, user, 'after');
-    const client = await connect(gw.url, { token: userToken(user), lastAckId: old });
+    await notifyUser(suite.gw.url, user, 'after');
+    const client = await connect(suite.gw.url, { token: userToken(user), lastAckId: old });
     expect(client.synced).toEqual([{ replayed: 0, recovered: false }]);
   });
 });

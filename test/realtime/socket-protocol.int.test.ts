@@ -3,38 +3,24 @@
  * `notify:error` and the session carries on; a packet over the 16 KB limit ends the
  * connection without taking the server down.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_SOCKET_PACKET_BYTES } from '../../src/gateway.js';
-import { createTestBed, notifyUser, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
+import { notifyUser, uniqueUser, userToken } from '../support/harness.js';
 import { TestClient, flushWith } from '../support/test-client.js';
+import { useGateway } from '../support/gateway-suite.js';
 
-let bed: TestBed;
-let gw: RunningGateway;
-const clients: TestClient[] = [];
-const connect = async (...args: Parameters<typeof TestClient.connect>) => {
-  const client = await TestClient.connect(...args);
-  clients.push(client);
-  return client;
-};
-
-beforeAll(async () => {
-  bed = await createTestBed();
-  gw = await bed.start();
-});
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await bed.stopAll();
-});
+const suite = useGateway();
+const connect = suite.connect;
 
 async function session() {
   const user = uniqueUser();
-  return { user, client: await connect(gw.url, { token: userToken(user) }) };
+  return { user, client: await connect(suite.gw.url, { token: userToken(user) }) };
 }
 
 /** The session still works end to end: a new notification arrives. */
 async function stillLive(client: TestClient, user: string): Promise<void> {
   expect(client.socket.connected).toBe(true);
-  await flushWith(client, () => notifyUser(gw.url, user, 'still there?'));
+  await flushWith(client, () => notifyUser(suite.gw.url, user, 'still there?'));
 }
 
 function nextError(client: TestClient) {
@@ -80,7 +66,7 @@ describe('malformed notify:ack', () => {
 
   it('a well-formed ack produces no error', async () => {
     const { user, client } = await session();
-    const id = await notifyUser(gw.url, user, 'ack me');
+    const id = await notifyUser(suite.gw.url, user, 'ack me');
     await client.waitForIds([id]);
     client.ack([id]);
     await stillLive(client, user);
@@ -91,7 +77,7 @@ describe('malformed notify:ack', () => {
 describe('oversized packets', () => {
   it.each(['websocket', 'polling'] as const)('a packet over 16 KB ends the %s session; the server keeps serving', async (transport) => {
     const user = uniqueUser();
-    const client = await connect(gw.url, { token: userToken(user) }, [transport]);
+    const client = await connect(suite.gw.url, { token: userToken(user) }, [transport]);
     await stillLive(client, user); // both transports carry notifications before the limit is hit
     const gone = disconnected(client);
     client.socket.emit('notify:ack', { ids: ['x'.repeat(MAX_SOCKET_PACKET_BYTES + 1024)] });
