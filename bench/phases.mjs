@@ -108,6 +108,13 @@ export async function ingest({ setup, pool, poster, opts }) {
   };
 }
 
+/** Untimed POSTs so that a fresh gateway's JIT and pools are warm before `ingest`. */
+export async function warmUp({ pool, poster, opts }) {
+  await pool.phase('warm');
+  const sent = await postFlatOut({ count: opts.warmup }, opts.concurrency, () => poster.post(randomUser(opts), 'warm'));
+  await pool.waitForUnique(sent.committed, opts.drainMs);
+}
+
 export async function replay({ setup, poster, opts }) {
   const user = 'replayer';
   const token = tokenFor(user);
