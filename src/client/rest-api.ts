@@ -4,6 +4,7 @@ import type { InboxNotification, Notification } from './types.js';
 export class TokenSource {
   private token: string | undefined;
   private refreshing: Promise<string | null> | null = null;
+  private first: Promise<string> | null = null;
 
   constructor(
     token: string | undefined,
@@ -16,11 +17,20 @@ export class TokenSource {
     return this.getToken !== undefined;
   }
 
+  /** The token in hand, or the first one from `getToken`: concurrent first callers share one call. */
   async current(): Promise<string> {
     if (this.token !== undefined) return this.token;
-    if (!this.getToken) throw new Error('createNotificationClient needs `token` or `getToken`');
-    this.token = await this.getToken('initial');
-    return this.token;
+    const getToken = this.getToken;
+    if (!getToken) throw new Error('createNotificationClient needs `token` or `getToken`');
+    this.first ??= (async () => {
+      try {
+        this.token = await getToken('initial');
+        return this.token;
+      } finally {
+        this.first = null;
+      }
+    })();
+    return this.first;
   }
 
   /** A fresh token from `getToken`, or null when there is none to ask. Concurrent callers share one call. */

@@ -1,6 +1,7 @@
 /** The SDK's small parts, in Node: the SSE parser, backoff with jitter, the dedupe window, JWT subject. */
 import { describe, expect, it } from 'vitest';
 import { SseParser } from '../../src/client/sse-parser.js';
+import { TokenSource } from '../../src/client/rest-api.js';
 import { RecentIds, backoffDelay, memoryStorage, tokenSubject } from '../../src/client/support.js';
 import { signToken } from '../support/harness.js';
 
@@ -53,5 +54,19 @@ describe('tokenSubject and storage', () => {
     const storage = memoryStorage();
     storage.set('k', 'v');
     expect([storage.get('k'), storage.get('other')]).toEqual(['v', null]);
+  });
+});
+
+describe('TokenSource', () => {
+  it('asks getToken once for concurrent first callers, and again only on refresh', async () => {
+    const reasons: string[] = [];
+    const source = new TokenSource(undefined, async (reason) => {
+      reasons.push(reason);
+      return `t${reasons.length}`;
+    });
+    expect(await Promise.all([source.current(), source.current(), source.current()])).toEqual(['t1', 't1', 't1']);
+    expect(await Promise.all([source.refresh(), source.refresh()])).toEqual(['t2', 't2']);
+    expect(await source.current()).toBe('t2');
+    expect(reasons).toEqual(['initial', 'expired']);
   });
 });
