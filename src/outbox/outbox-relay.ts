@@ -57,6 +57,8 @@ export class OutboxRelay {
   private wakeWaiter: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private readonly batchListeners: (() => void)[] = [];
+  /** Sequenced-but-undeleted rows exist only after a takeover or a failed batch. */
+  private checkPending = true;
 
   constructor(
     private readonly store: Store,
@@ -99,9 +101,12 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
-      if (!this.lease.isHeld() && !(await this.lease.tryAcquire())) {
-        await this.waitForWake(this.options.leaseRetryMs, false);
-        continue;
+      if (!this.lease.isHeld()) {
+        if (!(await this.lease.tryAcquire())) {
+          await this.waitForWake(this.options.leaseRetryMs, false);
+          continue;
+        }
+        this.checkPending = true;
       }
       try {
         const published = await this.relayOnce();
@@ -109,6 +114,7 @@ export class OutboxRelay {
         if (published === 0) await this.waitForWake(this.options.pollMs, true);
       } catch (error) {
         failures += 1;
+        this.checkPending = true;
         this.logger.error({ err: error }, 'outbox relay batch failed');
         await this.waitForWake(Math.min(this.options.pollMs * 2 ** failures, 10_000), false);
       }
@@ -118,7 +124,11 @@ export class OutboxRelay {
   /** One batch: re-emit rows a dead holder sequenced, else sequence and emit new ones. */
   async relayOnce(): Promise<number> {
     if (!this.lease.isHeld()) return 0;
-    let rows = await this.pendingSequenced();
+    let rows: OutboxRow[] = [];
+    if (this.checkPending) {
+      rows = await this.pendingSequenced();
+      this.checkPending = rows.length > 0;
+    }
     if (rows.length === 0) rows = await this.sequenceNewRows();
     if (rows.length === 0 || !this.lease.isHeld()) return 0;
 
