@@ -67,6 +67,12 @@ export function createMetrics(options: MetricSources) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    delivered: new Counter({
+      name: 'notify_notifications_delivered_total',
+      help: 'Notifications written to sockets (live and replayed), by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     acked: new Counter({ name: 'notify_notifications_acked_total', help: 'Inbox rows acknowledged by clients', registers }),
     replayed: new Counter({ name: 'notify_replayed_total', help: 'Notifications sent by reconnect replay', registers }),
     replayDuration: new Histogram({

@@ -74,7 +74,11 @@ export function releaseHold(socket: Socket, alreadySent: ReadonlySet<string>): n
   return delivered;
 }
 
-export function withReplayHold(makeAdapter: (nsp: Namespace) => Adapter): (nsp: Namespace) => Adapter {
+/** `onDelivered(kind)` is called for each notification written to a socket by a broadcast. */
+export function withReplayHold(
+  makeAdapter: (nsp: Namespace) => Adapter,
+  onDelivered: (kind: string) => void = () => undefined,
+): (nsp: Namespace) => Adapter {
   // A plain function, not an arrow: socket.io calls the adapter factory with `new`.
   return function holdingAdapter(nsp: Namespace) {
     const adapter = makeAdapter(nsp) as unknown as { _encode: EncodeFn; apply: ApplyFn };
@@ -94,14 +98,19 @@ export function withReplayHold(makeAdapter: (nsp: Namespace) => Adapter): (nsp: 
       // Not a broadcast (socketsJoin, disconnectSockets, …): never held.
       if (packet === null) return apply(opts, callback);
       const notificationId = notificationIdOf(packet);
+      const kind = notificationId === null ? null : kindOf(packet);
+      const write = (socket: Socket) => {
+        callback(socket);
+        if (kind !== null) onDelivered(kind);
+      };
       apply(opts, (socket) => {
         const held = holds.get(socket);
         if (held) {
-          held.push({ notificationId, deliver: () => callback(socket) });
+          held.push({ notificationId, deliver: () => write(socket) });
           return;
         }
         if (notificationId !== null && wasJustReplayed(socket, notificationId)) return;
-        callback(socket);
+        write(socket);
         if (notificationId !== null) lastWritten.set(socket, notificationId);
       });
     };
@@ -117,6 +126,11 @@ function wasJustReplayed(socket: Socket, notificationId: string): boolean {
     return false;
   }
   return recent.ids.delete(notificationId);
+}
+
+function kindOf(packet: Packet): string {
+  const kind = (packet.data?.[1] as { kind?: unknown } | undefined)?.kind;
+  return typeof kind === 'string' ? kind : 'unknown';
 }
 
 function notificationIdOf(packet: Packet): string | null {

@@ -133,6 +133,7 @@ async function replayInto(deps: SocketGatewayDeps, socket: GatewaySocket, fromId
           socket.emit('notification', entry.notification);
           sent.add(entry.notification.id);
           recordDelivered(socket, entry.notification.id);
+          deps.metrics.delivered.inc({ kind: entry.notification.kind });
         }
         await deps.hooks?.afterReplayPage?.(who);
       }
