@@ -1,0 +1,129 @@
+/**
+ * grafana/: provisioning points at the datasource the dashboard uses, every dashboard
+ * query is valid PromQL (promtool), and every metric the dashboard and the alert rules
+ * query is exported by a real gateway's /metrics.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestBed, type TestBed } from '../support/harness.js';
+import { SCRAPE_SERIES, exportedNames, metricNames, withoutGrafanaVariables } from './support/promql.js';
+import { loadYaml, readRepoFile, run } from './support/repo.js';
+
+interface Target {
+  expr: string;
+  refId: string;
+  datasource?: { uid: string };
+}
+interface Panel {
+  id: number;
+  title: string;
+  type: string;
+  datasource?: { type: string; uid: string };
+  targets?: Target[];
+}
+
+const dashboard = JSON.parse(readRepoFile('grafana', 'dashboards', 'notify-gateway.json')) as { uid: string; title: string; panels: Panel[] };
+const targets = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
+const dashboardExprs = targets.map(({ target }) => target.expr);
+const ruleExprs = loadYaml<{ groups: { rules: { expr: string }[] }[] }>('prometheus', 'notify-alerts.yml').groups.flatMap((g) =>
+  g.rules.map((r) => r.expr),
+);
+
+describe('grafana provisioning', () => {
+  it('provisions the Prometheus datasource every panel queries', () => {
+    const provisioned = loadYaml<{ datasources: { uid: string; type: string; url: string }[] }>(
+      'grafana',
+      'provisioning',
+      'datasources',
+      'prometheus.yml',
+    ).datasources;
+    expect(provisioned).toHaveLength(1);
+    expect(provisioned[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
+    for (const { panel, target } of targets) {
+      expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: provisioned[0]!.uid });
+      expect(target.datasource?.uid ?? provisioned[0]!.uid, panel.title).toBe(provisioned[0]!.uid);
+    }
+  });
+
+  it('has the panels ops asked for, each with a query, unique ids', () => {
+    expect(dashboard.uid).toBe('notify-gateway');
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+    for (const panel of dashboard.panels) expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+    const used = new Set(dashboardExprs.flatMap(metricNames));
+    for (const name of [
+      'notify_connected_sockets', // connections per instance
+      'notify_notifications_ingested_total', // messages per second, share by kind
+      'notify_notifications_published_total',
+      'notify_outbox_lag_seconds', // outbox lag
+      'notify_replay_duration_seconds_bucket', // replay latency
+      'notify_http_request_duration_seconds_count', // error rate
+      'notify_auth_failures_total', // auth-failure rate
+      'notify_relay_leader', // relay leader
+    ]) {
+      expect(used, name).toContain(name);
+    }
+    expect(dashboardExprs.some((e) => /by \(kind\)/.test(e))).toBe(true);
+    expect(dashboardExprs.some((e) => /by \(instance\) \(notify_connected_sockets\)/.test(e))).toBe(true);
+  });
+
+  it('has only valid PromQL (promtool parses every query as a recording rule)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'notify-grafana-'));
+    try {
+      const rules = targets.map(({ panel, target }, i) => ({
+        record: `dashboard:panel_${panel.id}_${target.refId}_${i}`,
+        expr: withoutGrafanaVariables(target.expr),
+      }));
+      // JSON is valid YAML, so promtool reads this without a YAML writer.
+      writeFileSync(join(dir, 'dashboard-rules.yml'), JSON.stringify({ groups: [{ name: 'dashboard', rules }] }));
+      const result = await run('promtool', ['check', 'rules', join(dir, 'dashboard-rules.yml')]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is loaded from the directory docker-compose.yml mounts', () => {
+    const provider = loadYaml<{ providers: { type: string; options: { path: string } }[] }>(
+      'grafana',
+      'provisioning',
+      'dashboards',
+      'notify.yml',
+    ).providers[0]!;
+    const mounts = loadYaml<{ services: { grafana: { volumes: string[] } } }>('docker-compose.yml').services.grafana.volumes;
+    expect(provider.type).toBe('file');
+    expect(mounts).toContain(`./grafana/dashboards:${provider.options.path}:ro`);
+  });
+});
+
+describe('metric names against a running gateway', () => {
+  let bed: TestBed;
+  let exported: Set<string>;
+  beforeAll(async () => {
+    bed = await createTestBed();
+    const gw = await bed.start({}, { defaultMetrics: true });
+    const res = await fetch(`${gw.url}/metrics`);
+    expect(res.status).toBe(200);
+    exported = exportedNames(await res.text());
+  });
+  afterAll(async () => {
+    await bed?.stopAll();
+  });
+
+  it('exports every metric the dashboard and the alert rules query', () => {
+    const queried = new Set([...dashboardExprs, ...ruleExprs].flatMap(metricNames));
+    const missing = [...queried].filter((name) => !exported.has(name) && !SCRAPE_SERIES.has(name));
+    expect(missing).toEqual([]);
+    // The outbox gauges are what the lag alert and panel rest on.
+    expect(exported).toContain('notify_outbox_lag_seconds');
+    expect(exported).toContain('notify_outbox_backlog');
+  });
+
+  it('counts default process metrics as exported (the dashboard plots memory and event-loop lag)', () => {
+    expect(exported).toContain('process_resident_memory_bytes');
+    expect(exported).toContain('nodejs_eventloop_lag_p99_seconds');
+    expect(exported).toContain('notify_replay_duration_seconds_bucket');
+  });
+});
