@@ -8,8 +8,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY migrations ./migrations
+# tsc for the server, esbuild (scripts/build-client.mjs) for the SDK and demo in dist/client.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20.20.2-bookworm-slim

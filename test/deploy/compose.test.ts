@@ -166,5 +166,9 @@ describe('Dockerfile', () => {
       expect(ignored, path).not.toContain(path);
     }
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git']));
+    // Whatever `npm run build` runs from the repo must be in the image's build stage.
+    const scripts = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts;
+    const buildDirs = [scripts.build, scripts['build:client']].join(' ').match(/\b[\w-]+(?=\/[\w.-]+\.m?js\b)/g) ?? [];
+    for (const dir of buildDirs) expect(copied, `${dir}/ is used by npm run build`).toContain(dir);
   });
 });
