@@ -186,6 +186,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger,
     isStoreUnavailable: (error) => store.dialect.isUnavailable(error),
     trustProxy: config.TRUST_PROXY,
+    isDraining: () => draining,
   });
 
   return {
@@ -225,9 +226,26 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       stopGuard?.();
       await relay.stop();
       streams.closeAll();
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await closeHttp(io, httpServer);
       await fanout.close();
       await store.close();
     },
   };
+}
+
+/** In-flight requests get this long to finish after close starts; then connections are cut. */
+const HTTP_DRAIN_MS = 3000;
+
+/**
+ * Closes sockets (clients reconnect elsewhere and replay) and the HTTP server. A busy
+ * keep-alive connection would keep `server.close()` waiting forever: idle ones are
+ * closed now, responses meanwhile carry `Connection: close`, the rest are cut after
+ * HTTP_DRAIN_MS.
+ */
+function closeHttp(io: GatewayServer, httpServer: HttpServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    io.close(() => resolve());
+    httpServer.closeIdleConnections();
+    setTimeout(() => httpServer.closeAllConnections(), HTTP_DRAIN_MS).unref();
+  });
 }

@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     'notify gateway listening',
   );
   if (demo) process.stdout.write(describeDemo(demo, `http://localhost:${port}`));
+  // pm2 (wait_ready) starts the next instance of a reload only after this.
+  process.send?.('ready');
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -14,6 +14,8 @@ export interface AppDeps {
   logger: Logger;
   isStoreUnavailable: (error: unknown) => boolean;
   trustProxy?: string | undefined;
+  /** While draining, responses ask clients to close their keep-alive connection. */
+  isDraining?: () => boolean;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -21,6 +23,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
   app.use((req, res, next) => {
+    if (deps.isDraining?.()) res.set('Connection', 'close');
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

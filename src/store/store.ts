@@ -47,6 +47,10 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
 async function migrateWithRetry(db: Knex, attempts = 40): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
+      // Nothing pending (the usual restart): skip knex's lock, which would make
+      // instances starting together queue behind each other.
+      const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
+      if (pending.length === 0) return;
       await db.migrate.latest({ migrationSource });
       return;
     } catch (error) {
