@@ -31,7 +31,7 @@ import { createLocalFanout } from './realtime/local-fanout.js';
 import { createRedisFanout } from './realtime/redis-fanout.js';
 import { withReplayHold } from './realtime/replay-hold.js';
 import { startSlowConsumerGuard } from './realtime/slow-consumer-guard.js';
-import { attachSocketGateway, type GatewayServer, type ReplayHooks } from './realtime/socket-gateway.js';
+import { attachSocketGateway, type GatewayServer, type OutageHandling, type ReplayHooks } from './realtime/socket-gateway.js';
 import { readOutboxState } from './outbox/outbox-state.js';
 import { startRetentionSweeper } from './store/retention-sweeper.js';
 import { createStore, type Store } from './store/store.js';
@@ -109,11 +109,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     streamAdvanced.emit('advance');
     fanout.announceAdvance();
   });
-  let resyncSockets = () => 0;
+  let outageHandling: OutageHandling | null = null;
   fanout.attach(io, {
     onWake: () => relay.wake(),
     onAdvance: () => streamAdvanced.emit('advance'),
-    onLinkRestored: () => logger.info({ sockets: resyncSockets() }, 'sockets resynced after fan-out outage'),
+    onLinkLost: () => outageHandling?.linkLost(),
+    onLinkRestored: () => logger.info({ sockets: outageHandling?.linkRestored() }, 'sockets resynced after fan-out outage'),
   });
   const writer = new NotificationWriter(
     store,
@@ -136,7 +137,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   };
 
   const verifyToken = createTokenVerifier(config);
-  resyncSockets = attachSocketGateway({
+  outageHandling = attachSocketGateway({
     io,
     store,
     verifyToken,

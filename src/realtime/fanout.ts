@@ -23,6 +23,8 @@ export interface Fanout {
 export interface FanoutListeners {
   onWake: () => void;
   onAdvance: () => void;
+  /** Broadcasts from other instances may be lost from now on. */
+  onLinkLost: () => void;
   /** The cross-instance link was down and is back: broadcasts may have been lost. */
   onLinkRestored: () => void;
 }

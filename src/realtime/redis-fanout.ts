@@ -16,8 +16,10 @@ import type { Logger } from '../logger.js';
 import { ADVANCE_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
-  const pub = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const sub = pub.duplicate();
+  // No offline queue for publishing: a PUBLISH held back during an outage would land
+  // after the resync started and move sockets past what they missed.
+  const pub = new Redis(url, { maxRetriesPerRequest: 3, enableOfflineQueue: false });
+  const sub = pub.duplicate({ enableOfflineQueue: true });
   for (const [role, client] of [['pub', pub], ['sub', sub]] as const) {
     client.on('error', (err: Error) => logger.warn({ err: err.message, role }, 'redis connection error'));
   }
@@ -26,14 +28,26 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
   let io: Server | null = null;
   let listeners: FanoutListeners | null = null;
   const emitToOthers = coalesced((event: string) => io?.serverSideEmit(event, Date.now()));
-  const linkRestored = debounced(() => listeners?.onLinkRestored(), RESYNC_DEBOUNCE_MS);
-  onReconnect(sub, logger, 'sub', async () => {
-    await sub.ping(); // replies after the automatic re-subscribe: we are listening again
-    linkRestored();
+  let listening = true;
+  // Only once our subscriber is back can replay + release of held broadcasts be complete.
+  const linkRestored = debounced(() => listening && listeners?.onLinkRestored(), RESYNC_DEBOUNCE_MS);
+  onConnectionChange(sub, logger, 'sub', {
+    lost() {
+      listening = false;
+      listeners?.onLinkLost();
+    },
+    async restored() {
+      await sub.ping(); // replies after the automatic re-subscribe: we are listening again
+      listening = true;
+      linkRestored();
+    },
   });
-  onReconnect(pub, logger, 'pub', async () => {
-    emitToOthers(RESYNC_EVENT);
-    linkRestored();
+  onConnectionChange(pub, logger, 'pub', {
+    lost() {},
+    async restored() {
+      emitToOthers(RESYNC_EVENT);
+      linkRestored();
+    },
   });
   return {
     name: 'redis',
@@ -68,17 +82,27 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
 /** A Redis restart is seen by both connections of every instance: resync once. */
 const RESYNC_DEBOUNCE_MS = 300;
 
-/** Calls `restored` on every 'ready' that follows a lost connection (not the first one). */
-function onReconnect(client: Redis, logger: Logger, role: string, restored: () => Promise<void>): void {
+/** `lost` when a ready connection closes; `restored` on the 'ready' that follows. */
+function onConnectionChange(
+  client: Redis,
+  logger: Logger,
+  role: string,
+  on: { lost: () => void; restored: () => Promise<void> },
+): void {
   let lost = false;
+  let wasReady = false;
   client.on('close', () => {
+    if (lost || !wasReady) return;
     lost = true;
+    logger.warn({ role }, 'redis connection lost; holding live broadcasts until it is back');
+    on.lost();
   });
   client.on('ready', () => {
+    wasReady = true;
     if (!lost) return;
     lost = false;
     logger.info({ role }, 'redis connection restored; resyncing sockets');
-    restored().catch((err: Error) => logger.warn({ err: err.message, role }, 'redis resync failed'));
+    on.restored().catch((err: Error) => logger.warn({ err: err.message, role }, 'redis resync failed'));
   });
 }
 

@@ -43,6 +43,8 @@ const lastWritten = new WeakMap<Socket, string>();
  */
 const recentlyReplayed = new WeakMap<Socket, { ids: Set<string>; until: number }>();
 const RECENT_REPLAY_WINDOW_MS = 5000;
+/** A hold that outgrows this (a long outage) ends with the connection: it reconnects and replays. */
+const MAX_HELD_WRITES = 10_000;
 
 /** The newest notification id written to this socket (live or replayed), if any. */
 export function lastDeliveredId(socket: Socket): string | undefined {
@@ -53,8 +55,9 @@ export function recordDelivered(socket: Socket, notificationId: string): void {
   lastWritten.set(socket, notificationId);
 }
 
+/** Starts holding live broadcasts for `socket` (a hold already running is kept). */
 export function startHold(socket: Socket): void {
-  holds.set(socket, []);
+  if (!holds.has(socket)) holds.set(socket, []);
 }
 
 /** Delivers what was held, in arrival order, except notifications already replayed. */
@@ -107,6 +110,10 @@ export function withReplayHold(
         const held = holds.get(socket);
         if (held) {
           held.push({ notificationId, deliver: () => write(socket) });
+          if (held.length > MAX_HELD_WRITES) {
+            holds.delete(socket);
+            setImmediate(() => socket.conn.close(true));
+          }
           return;
         }
         if (notificationId !== null && wasJustReplayed(socket, notificationId)) return;

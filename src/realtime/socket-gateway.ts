@@ -55,8 +55,15 @@ const CLIENT_EVENTS = new Set<string>(['notify:ack']);
 const ACK_SCHEMA = z.object({ ids: z.array(z.string().min(1).max(64)).min(1).max(500) }).strict();
 const LAST_ACK_ID = z.string().min(1).max(64);
 
-/** Returns the resync trigger for fan-out outages (see resyncLocalSockets). */
-export function attachSocketGateway(deps: SocketGatewayDeps): () => number {
+/** What the fan-out calls around an outage of the cross-instance link. */
+export interface OutageHandling {
+  linkLost(): void;
+  /** Returns how many sockets were resynced. */
+  linkRestored(): number;
+}
+
+export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandling {
+  const deps: Context = { ...gatewayDeps, outage: { active: false, cursors: new WeakMap() } };
   const { io, metrics } = deps;
 
   io.use((socket, next) => {
@@ -88,10 +95,36 @@ export function attachSocketGateway(deps: SocketGatewayDeps): () => number {
     socket.on('notify:ack', (payload) => void handleAck(deps, socket, payload));
     void syncOnConnect(deps, socket);
   });
-  return () => resyncLocalSockets(deps);
+  return {
+    linkLost: () => holdForOutage(deps),
+    linkRestored: () => resyncLocalSockets(deps),
+  };
 }
 
-async function syncOnConnect(deps: SocketGatewayDeps, socket: GatewaySocket): Promise<void> {
+/**
+ * While the cross-instance link is down, broadcasts from other instances are lost. From
+ * the moment we notice, every local socket holds live broadcasts and remembers where it
+ * stood; once the link is back it replays from there and the hold is released, so a
+ * broadcast that arrives right after the restore cannot move it past what it missed.
+ */
+interface OutageState {
+  active: boolean;
+  cursors: WeakMap<Socket, string | null>;
+}
+
+/** Per gateway instance (tests run several in one process). */
+type Context = SocketGatewayDeps & { outage: OutageState };
+
+function holdForOutage(deps: Context): void {
+  const { outage } = deps;
+  outage.active = true;
+  for (const socket of deps.io.of('/').sockets.values()) {
+    startHold(socket);
+    if (!outage.cursors.has(socket)) outage.cursors.set(socket, lastDeliveredId(socket) ?? socket.data.lastAckId);
+  }
+}
+
+async function syncOnConnect(deps: Context, socket: GatewaySocket): Promise<void> {
   const who = socket.data.principal;
   startHold(socket);
   socket.join([userRoom(who.tenantId, who.userId), tenantRoom(who.tenantId)]);
@@ -104,10 +137,14 @@ async function syncOnConnect(deps: SocketGatewayDeps, socket: GatewaySocket): Pr
  * that was sent nothing and had no cursor is closed at the transport so that its client
  * reconnects and resumes with its own lastAckId.
  */
-export function resyncLocalSockets(deps: SocketGatewayDeps): number {
+function resyncLocalSockets(deps: Context): number {
+  const { outage } = deps;
+  outage.active = false;
   let count = 0;
   for (const socket of deps.io.of('/').sockets.values()) {
-    const from = lastDeliveredId(socket) ?? socket.data.lastAckId;
+    const atLoss = outage.cursors.get(socket);
+    outage.cursors.delete(socket);
+    const from = atLoss !== undefined ? atLoss : (lastDeliveredId(socket) ?? socket.data.lastAckId);
     count += 1;
     if (!from) {
       socket.conn.close();
@@ -120,7 +157,7 @@ export function resyncLocalSockets(deps: SocketGatewayDeps): number {
 }
 
 /** Replays the stream after `fromId` (held live broadcasts released after), then notify:synced. */
-async function replayInto(deps: SocketGatewayDeps, socket: GatewaySocket, fromId: string | null): Promise<void> {
+async function replayInto(deps: Context, socket: GatewaySocket, fromId: string | null): Promise<void> {
   const started = process.hrtime.bigint();
   const who = socket.data.principal;
   const sent = new Set<string>();
@@ -139,7 +176,12 @@ async function replayInto(deps: SocketGatewayDeps, socket: GatewaySocket, fromId
       }
     }
     socket.emit('notify:synced', { replayed: sent.size, recovered: cursor !== null });
-    releaseHold(socket, sent);
+    if (deps.outage.active) {
+      // Connected during an outage: keep holding; the restore replays from here.
+      deps.outage.cursors.set(socket, lastDeliveredId(socket) ?? fromId);
+    } else {
+      releaseHold(socket, sent);
+    }
     deps.metrics.replayed.inc(sent.size);
     deps.metrics.replayDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
   } catch (error) {
