@@ -94,12 +94,13 @@ export const apps = Array.from({ length: instances }, (_, i) => {
     // pm2 sends SIGINT, the gateway drains within its 10 s deadline (src/main.ts), so
     // SIGKILL must come later than that or a draining relay batch is cut short.
     kill_timeout: 12_000,
-    // Rolling reload: pm2 moves on to the next app only when this one is ready. The
-    // gateway does not send process.send('ready') after listen yet, so pm2 waits the
-    // whole listen_timeout instead; without wait_ready it moved on at spawn, and
-    // `pm2 reload` had all four instances down at once (test/deploy/cluster.test.ts).
+    // Rolling reload: pm2 moves on to the next app only when this one is ready — the
+    // gateway sends process.send('ready') once it listens (src/main.ts). Without
+    // wait_ready pm2 moved on at spawn, and `pm2 reload` had all four instances down at
+    // once (test/deploy/cluster.test.ts). listen_timeout bounds a start that hangs
+    // (e.g. waiting for the migration lock).
     wait_ready: true,
-    listen_timeout: 6_000,
+    listen_timeout: 30_000,
     // A crash loop (e.g. MySQL down at start) backs off instead of hammering the DB.
     exp_backoff_restart_delay: 100,
     // One file per app as named here (without it pm2 appends "-<pm_id>").

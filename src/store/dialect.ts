@@ -11,6 +11,8 @@ export interface StoreDialect {
   /** Connection refused / lost / pool timeout: the caller should answer 503 and retry later. */
   isUnavailable(error: unknown): boolean;
   isUniqueViolation(error: unknown): boolean;
+  /** Runs `fn` while no other process migrates this database. */
+  withMigrationLock<T>(url: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export function errorCode(error: unknown): string | undefined {

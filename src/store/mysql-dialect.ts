@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import mysql from 'mysql2/promise';
 import { errorCode, type StoreDialect } from './dialect.js';
 import { isPoolTimeout } from './sqlite-dialect.js';
 
@@ -43,7 +44,25 @@ export const mysqlDialect: StoreDialect = {
   isUniqueViolation(error) {
     return errorCode(error) === 'ER_DUP_ENTRY';
   },
+  /**
+   * Instances starting together on a fresh database race inside knex's own migration
+   * lock (both insert its lock row, then neither can ever take it). A server-side named
+   * lock on a dedicated connection serialises them first; it dies with the connection.
+   */
+  async withMigrationLock(url, fn) {
+    const conn = await mysql.createConnection({ uri: url, connectTimeout: 10_000 });
+    const name = `notify_migrate:${decodeURIComponent(new URL(url).pathname.slice(1))}`.slice(0, 64);
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [name, MIGRATION_LOCK_WAIT_S]);
+      if (rows[0]?.got !== 1) throw new Error(`another instance held the migration lock for ${MIGRATION_LOCK_WAIT_S} s`);
+      return await fn();
+    } finally {
+      await conn.end().catch(() => conn.destroy());
+    }
+  },
 };
+
+const MIGRATION_LOCK_WAIT_S = 120;
 
 function isFatalDriverError(error: unknown): boolean {
   return Boolean(error && typeof error === 'object' && (error as { fatal?: unknown }).fatal === true);

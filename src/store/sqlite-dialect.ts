@@ -34,7 +34,17 @@ export const sqliteDialect: StoreDialect = {
     const code = errorCode(error) ?? '';
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
+  // One process owns an embedded SQLite file; stores opened on it in one process (tests)
+  // take turns.
+  withMigrationLock(url, fn) {
+    const previous = migrationTurns.get(url) ?? Promise.resolve();
+    const turn = previous.catch(() => undefined).then(fn);
+    migrationTurns.set(url, turn);
+    return turn;
+  },
 };
+
+const migrationTurns = new Map<string, Promise<unknown>>();
 
 export function isPoolTimeout(error: unknown): boolean {
   return error instanceof Error && error.name === 'KnexTimeoutError';

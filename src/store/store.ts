@@ -31,33 +31,10 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
       await db.raw('select 1');
     },
     async migrate() {
-      await migrateWithRetry(db);
+      await dialect.withMigrationLock(url, () => db.migrate.latest({ migrationSource }));
     },
     async close() {
       await db.destroy();
     },
   };
-}
-
-/**
- * Several instances may start at once (pm2, compose). knex refuses a second concurrent
- * migration ("already locked") and two instances may race to create its lock table;
- * the losers wait and retry, and find nothing left to do.
- */
-async function migrateWithRetry(db: Knex, attempts = 40): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // Nothing pending (the usual restart): skip knex's lock, which would make
-      // instances starting together queue behind each other.
-      const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
-      if (pending.length === 0) return;
-      await db.migrate.latest({ migrationSource });
-      return;
-    } catch (error) {
-      const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
-      const contended = /MigrationLocked|already locked|already exists|Duplicate entry|ER_TABLE_EXISTS/i.test(message);
-      if (!contended || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 + Math.random() * 250));
-    }
-  }
 }
