@@ -11,7 +11,7 @@ import { CONFIG_KEYS } from '../../src/config/config.js';
 import { API_KEY, JWT_SECRET } from '../support/harness.js';
 import { ensureBuilt } from './support/build.js';
 import { Pm2 } from './support/pm2.js';
-import { freePortRange } from './support/ports.js';
+import { freePortRange } from '../support/ports.js';
 import { runMigrateService } from './support/compose.js';
 import { loadEcosystem, readRepoFile, repoPath } from './support/repo.js';
 import { waitUntil } from './support/wait.js';

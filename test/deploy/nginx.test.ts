@@ -12,7 +12,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../src/http/app.js';
 import { prepareNginx, renderSite, renderUpstream, startNginx, type RunningNginx } from './support/nginx.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../support/ports.js';
 import { readRepoFile } from './support/repo.js';
 import { fromAddress, httpFrom, loopbackAddress } from './support/source-address.js';
 

@@ -7,26 +7,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMysql } from '../support/drivers.js';
 import { createTestBed, notifyUser, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
-import { RedisProcess } from '../support/redis-process.js';
+import { RedisServer } from '../support/redis-server.js';
 import { TestClient } from '../support/test-client.js';
 import { until } from '../support/until.js';
 
 let bed: TestBed;
-let redis: RedisProcess;
+let redis: RedisServer;
 let gateways: RunningGateway[];
 
 const readiness = async (gw: RunningGateway) => (await fetch(`${gw.url}/readyz`)).status;
 
 describe.runIf(isMysql)('Redis outage', () => {
   beforeAll(async () => {
-    redis = await RedisProcess.start();
+    redis = await RedisServer.start();
     bed = await createTestBed();
     gateways = [await bed.start({ REDIS_URL: redis.url }), await bed.start({ REDIS_URL: redis.url })];
     await until(() => gateways.some((g) => g.gateway.lease.isHeld()), 'a relay lease holder');
   });
   afterAll(async () => {
     await bed.stopAll();
-    await redis.kill();
+    await redis.destroy();
   });
 
   it('keeps committing, reports not ready, then delivers everything in order once Redis is back', async () => {
@@ -48,7 +48,7 @@ describe.runIf(isMysql)('Redis outage', () => {
       }
     })();
 
-    await redis.kill();
+    await redis.stop('SIGKILL');
     await until(async () => (await readiness(follower)) === 503, 'follower /readyz to report Redis down');
     const sentAtKill = sent.length;
     await until(() => sent.length >= sentAtKill + 5, 'commits while Redis is down');

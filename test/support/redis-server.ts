@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
-import { waitUntil } from './wait.js';
+import { until } from './until.js';
 
 export class RedisServer {
   private child: ChildProcess | null = null;
@@ -39,15 +39,18 @@ export class RedisServer {
     child.once('exit', () => {
       if (this.child === child) this.child = null;
     });
-    await waitUntil(() => this.child === child && ping(this.port), `redis-server on ${this.port}`, 10_000);
+    await until(() => this.child === child && ping(this.port), `redis-server on ${this.port}`, 10_000);
   }
 
-  /** Stops it the way `redis-cli shutdown nosave` does (SIGTERM), and waits for the exit. */
-  async stop(): Promise<void> {
+  /**
+   * Stops it and waits for the exit: SIGTERM as `redis-cli shutdown nosave` does, or
+   * SIGKILL for a crash that says no goodbye to clients.
+   */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   }
 
