@@ -1,9 +1,11 @@
 /**
  * One suite, run per driver: `*.int.test.ts` runs once on SQLite + in-process adapter
- * and once on MySQL/MariaDB + Redis; other tests run once ("unit").
- * In CI (CI=true) the MySQL + Redis run is always included, so unreachable services
- * fail the run instead of skipping it; on a laptop without them it is left out loudly.
+ * and once on MySQL/MariaDB + Redis; `*.mysql.test.ts` (several instances, killed
+ * connections, outages) only on MySQL + Redis; other tests run once ("unit").
+ * Nothing is skipped inside a file: what a machine cannot run is left out here, loudly.
+ * In CI (CI=true) everything is included, so unreachable services fail the run.
  */
+import { spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
@@ -20,19 +22,32 @@ function reachable(url: string, defaultPort: number): Promise<boolean> {
   });
 }
 
+const hasCommand = (name: string) => spawnSync('sh', ['-c', `command -v "${name}"`]).status === 0;
+
 export default defineConfig(async (): Promise<ViteUserConfig> => {
   const servicesUp = (await reachable(mysqlUrl, 3306)) && (await reachable(redisUrl, 6379));
-  const runMysql = process.env.CI === 'true' || servicesUp;
+  const ci = process.env.CI === 'true';
+  const runMysql = ci || servicesUp;
   if (!runMysql) {
-    console.warn(`\n!! MySQL/Redis not reachable (${mysqlUrl}, ${redisUrl}): the mysql+redis run is SKIPPED.\n`);
+    console.warn(`\n!! MySQL/Redis not reachable (${mysqlUrl}, ${redisUrl}): the mysql+redis run is LEFT OUT.\n`);
   }
+  const runCluster = ci || (servicesUp && hasCommand('nginx') && hasCommand('redis-server'));
+  if (!runCluster) console.warn('\n!! test/deploy/cluster.test.ts LEFT OUT: needs MySQL, nginx and redis-server.\n');
   const integration = 'test/**/*.int.test.ts';
+  const mysqlOnly = 'test/**/*.mysql.test.ts';
   return {
     test: {
       testTimeout: 30_000,
       hookTimeout: 60_000,
       projects: [
-        { extends: true as const, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [integration] } },
+        {
+          extends: true as const,
+          test: {
+            name: 'unit',
+            include: ['test/**/*.test.ts'],
+            exclude: [integration, mysqlOnly, ...(runCluster ? [] : ['test/deploy/cluster.test.ts'])],
+          },
+        },
         { extends: true as const, test: { name: 'sqlite', include: [integration], env: { TEST_DRIVER: 'sqlite' } } },
         ...(runMysql
           ? [
@@ -40,7 +55,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
                 extends: true as const,
                 test: {
                   name: 'mysql',
-                  include: [integration],
+                  include: [integration, mysqlOnly],
                   env: { TEST_DRIVER: 'mysql', TEST_MYSQL_URL: mysqlUrl, TEST_REDIS_URL: redisUrl },
                 },
               },

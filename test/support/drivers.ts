@@ -35,10 +35,22 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const serverUrl = new URL(process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test');
-  const name = randomName('notify_t_');
+  const db = await createMysqlDatabase('notify_t_');
+  return {
+    ...db,
+    redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisPrefix,
+  };
+}
+
+export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+/** A fresh database on the MySQL/MariaDB server of TEST_MYSQL_URL, dropped by `drop`. */
+export async function createMysqlDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const serverUrl = new URL(MYSQL_URL);
+  const name = randomName(prefix);
   const admin = await mysql.createConnection({ uri: serverUrl.toString() }).catch((error: Error) => {
-    throw new Error(`MySQL/MariaDB is required for the mysql test run (${serverUrl.host}): ${error.message}`);
+    throw new Error(`MySQL/MariaDB is required here (${serverUrl.host}): ${error.message}`);
   });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
@@ -46,8 +58,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    redisPrefix,
     async drop() {
       const conn = await mysql.createConnection({ uri: serverUrl.toString() });
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);

@@ -2,7 +2,7 @@
  * The deployment files under test, read from the repository root, plus the two tools
  * every deploy test needs: a YAML parser and a way to run commands with a deadline.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -83,12 +83,3 @@ export function upstreamServers(conf: string): { host: string; port: number }[] 
   return [...conf.matchAll(/^\s*server\s+([^\s:;]+):(\d+)\b/gm)].map((m) => ({ host: m[1]!, port: Number(m[2]) }));
 }
 
-/** Whether a command is on PATH (nginx, redis-server, promtool). */
-export function hasCommand(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v "$0"`, name], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,6 +1,5 @@
 /** Two gateway instances on one MySQL and one Redis behave as one gateway. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isMysql } from '../support/drivers.js';
 import { until } from '../support/until.js';
 import { createTestBed, notifyUser, postNotify, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
@@ -9,7 +8,7 @@ let bed: TestBed;
 let a: RunningGateway;
 let b: RunningGateway;
 
-describe.runIf(isMysql)('two instances joined by Redis', () => {
+describe('two instances joined by Redis', () => {
   beforeAll(async () => {
     bed = await createTestBed();
     a = await bed.start();

@@ -5,7 +5,6 @@
  * ones committed right as Redis returns, when live broadcasts race the resync.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isMysql } from '../support/drivers.js';
 import { createTestBed, notifyUser, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 import { RedisServer } from '../support/redis-server.js';
 import { TestClient } from '../support/test-client.js';
@@ -17,7 +16,7 @@ let gateways: RunningGateway[];
 
 const readiness = async (gw: RunningGateway) => (await fetch(`${gw.url}/readyz`)).status;
 
-describe.runIf(isMysql)('Redis outage', () => {
+describe('Redis outage', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
     bed = await createTestBed();

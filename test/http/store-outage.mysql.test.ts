@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../src/store/store.js';
-import { isMysql } from '../support/drivers.js';
 import { createTestBed, notifyUser, postNotify, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 import { countRows } from '../support/store-probe.js';
 import { until } from '../support/until.js';
@@ -16,7 +15,7 @@ import { TestClient } from '../support/test-client.js';
 
 const ACQUIRE_TIMEOUT_MS = 1500;
 
-describe.runIf(isMysql)('store outage', () => {
+describe('store outage', () => {
   let bed: TestBed;
   let proxy: TcpProxy;
   let gw: RunningGateway;

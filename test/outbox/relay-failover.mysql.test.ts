@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayHooks } from '../../src/outbox/outbox-relay.js';
 import type { MysqlLease } from '../../src/outbox/mysql-lease.js';
 import { deferred, type Deferred } from '../support/deferred.js';
-import { isMysql } from '../support/drivers.js';
+import { MYSQL_URL } from '../support/drivers.js';
 import { createTestBed, notifyUser, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
 
@@ -40,12 +40,12 @@ function trapHooks(self: () => RunningGateway | undefined): RelayHooks {
 async function killLeaseConnection(holder: RunningGateway) {
   const threadId = (holder.gateway.lease as MysqlLease).connectionId();
   expect(threadId).not.toBeNull();
-  const admin = await mysql.createConnection({ uri: process.env.TEST_MYSQL_URL! });
+  const admin = await mysql.createConnection({ uri: MYSQL_URL });
   await admin.query(`KILL ${Number(threadId)}`);
   await admin.end();
 }
 
-describe.runIf(isMysql)('relay failover', () => {
+describe('relay failover', () => {
   beforeAll(async () => {
     bed = await createTestBed();
     for (let i = 0; i < 2; i++) {
