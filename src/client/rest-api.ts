@@ -1,14 +1,15 @@
 /** The token holder and the notification-center REST calls (with one token refresh on 401). */
 import type { InboxNotification, Notification } from './types.js';
 
+type GetToken = (reason: 'initial' | 'expired') => string | Promise<string>;
+
 export class TokenSource {
   private token: string | undefined;
-  private refreshing: Promise<string | null> | null = null;
-  private first: Promise<string> | null = null;
+  private asking: Promise<string> | null = null;
 
   constructor(
     token: string | undefined,
-    private readonly getToken: ((reason: 'initial' | 'expired') => string | Promise<string>) | undefined,
+    private readonly getToken: GetToken | undefined,
   ) {
     this.token = token;
   }
@@ -17,35 +18,29 @@ export class TokenSource {
     return this.getToken !== undefined;
   }
 
-  /** The token in hand, or the first one from `getToken`: concurrent first callers share one call. */
+  /** The token in hand, or the first one from `getToken`. */
   async current(): Promise<string> {
     if (this.token !== undefined) return this.token;
-    const getToken = this.getToken;
-    if (!getToken) throw new Error('createNotificationClient needs `token` or `getToken`');
-    this.first ??= (async () => {
-      try {
-        this.token = await getToken('initial');
-        return this.token;
-      } finally {
-        this.first = null;
-      }
-    })();
-    return this.first;
+    if (!this.getToken) throw new Error('createNotificationClient needs `token` or `getToken`');
+    return this.ask(this.getToken, 'initial');
   }
 
-  /** A fresh token from `getToken`, or null when there is none to ask. Concurrent callers share one call. */
+  /** A fresh token from `getToken`, or null when there is none to ask. */
   refresh(): Promise<string | null> {
-    const getToken = this.getToken;
-    if (!getToken) return Promise.resolve(null);
-    this.refreshing ??= (async () => {
+    return this.getToken ? this.ask(this.getToken, 'expired') : Promise.resolve(null);
+  }
+
+  /** Concurrent callers share one `getToken` call. */
+  private ask(getToken: GetToken, reason: 'initial' | 'expired'): Promise<string> {
+    this.asking ??= (async () => {
       try {
-        this.token = await getToken('expired');
+        this.token = await getToken(reason);
         return this.token;
       } finally {
-        this.refreshing = null;
+        this.asking = null;
       }
     })();
-    return this.refreshing;
+    return this.asking;
   }
 }
 

@@ -22,6 +22,17 @@ export function createMetrics(options: MetricSources) {
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const outboxState = sharedPerScrape(options.outboxState);
+  /** A gauge read from the outbox at scrape time; a store error keeps the last value. */
+  const outboxGauge = (name: string, help: string, pick: (state: OutboxState) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        const state = await outboxState();
+        if (state) this.set(pick(state));
+      },
+    });
   return {
     registry,
     connectedSockets: new Gauge({ name: 'notify_connected_sockets', help: 'Sockets connected to this instance', registers }),
@@ -89,24 +100,12 @@ export function createMetrics(options: MetricSources) {
         this.set(options.isRelayLeader() ? 1 : 0);
       },
     }),
-    outboxBacklog: new Gauge({
-      name: 'notify_outbox_backlog',
-      help: 'Committed notifications not yet published by the relay',
-      registers,
-      async collect() {
-        const state = await outboxState();
-        if (state) this.set(state.backlog);
-      },
-    }),
-    outboxLag: new Gauge({
-      name: 'notify_outbox_lag_seconds',
-      help: 'Age of the oldest unpublished outbox row (0 when the outbox is empty)',
-      registers,
-      async collect() {
-        const state = await outboxState();
-        if (state) this.set(state.lagSeconds);
-      },
-    }),
+    outboxBacklog: outboxGauge('notify_outbox_backlog', 'Committed notifications not yet published by the relay', (s) => s.backlog),
+    outboxLag: outboxGauge(
+      'notify_outbox_lag_seconds',
+      'Age of the oldest unpublished outbox row (0 when the outbox is empty)',
+      (s) => s.lagSeconds,
+    ),
     httpDuration: new Histogram({
       name: 'notify_http_request_duration_seconds',
       help: 'HTTP request duration by route and status',

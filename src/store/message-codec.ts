@@ -1,20 +1,13 @@
 /** Rows ↔ the wire shape. The one place JSON text and BIGINT columns are normalised. */
+import type { Notification, Priority } from '../client/types.js';
 
-export type Priority = 'low' | 'medium' | 'high';
-export type Scope = 'user' | 'tenant';
-
-/** What clients receive as the `notification` event. */
-export interface WireNotification {
-  id: string;
-  kind: string;
-  title: string;
-  body: string | null;
-  data: Record<string, unknown> | null;
-  priority: Priority;
-  scope: Scope;
-  tenantId: string;
-  createdAt: string;
-}
+/**
+ * What clients receive as the `notification` event. The contract is written once, in the
+ * SDK's types (the SDK never imports server code; the server may import its types).
+ */
+export type WireNotification = Notification;
+export type { Priority };
+export type Scope = Notification['scope'];
 
 export interface MessageRow {
   id: string;
