@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { buildClient } from '../../scripts/build-client.mjs';
 import { createTestBed, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 
@@ -127,5 +128,20 @@ export function blockWebSocketUpgrades(server: Server): () => void {
   return () => {
     server.removeAllListeners('upgrade');
     for (const listener of original) server.on('upgrade', listener);
+  };
+}
+
+/** One browser bed per test file: started before its tests, closed after them. */
+export function useBrowserBed(): () => BrowserBed {
+  let started: BrowserBed | undefined;
+  beforeAll(async () => {
+    started = await startBrowserBed();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return () => {
+    if (!started) throw new Error('the browser bed has not started');
+    return started;
   };
 }

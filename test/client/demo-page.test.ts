@@ -2,7 +2,7 @@
  * The /demo notification center in real Chromium: live delivery and the badge, an
  * offline gap, a reload, two tabs agreeing on read state, and isolation between users.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { notifyUser, uniqueUser, userToken } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
 import {
@@ -12,29 +12,22 @@ import {
   openDemo,
   readFlags,
   screenshot,
-  startBrowserBed,
+  useBrowserBed,
   toasted,
   waitForBadge,
   waitForListed,
   waitForState,
-  type BrowserBed,
 } from './browser-bed.js';
 
-let b: BrowserBed;
-beforeAll(async () => {
-  b = await startBrowserBed();
-});
-afterAll(async () => {
-  await b?.close();
-});
+const bed = useBrowserBed();
 
 describe('demo page', () => {
   it('shows live notifications newest first, counts them on the badge and toasts high priority', async () => {
     const user = uniqueUser();
-    const page = await openDemo(await b.newContext(), demoUrl(b.gw, user));
+    const page = await openDemo(await bed().newContext(), demoUrl(bed().gw, user));
     await waitForBadge(page, 0);
-    const first = await notifyUser(b.gw.url, user, 'Build finished', { body: 'main is green' });
-    const urgent = await notifyUser(b.gw.url, user, 'Disk almost full', { priority: 'high' });
+    const first = await notifyUser(bed().gw.url, user, 'Build finished', { body: 'main is green' });
+    const urgent = await notifyUser(bed().gw.url, user, 'Disk almost full', { priority: 'high' });
     await waitForListed(page, [first, urgent]);
     await waitForBadge(page, 2);
     expect(await listedIds(page)).toEqual([urgent, first]);
@@ -45,17 +38,17 @@ describe('demo page', () => {
 
   it('after an offline gap shows each missed notification once, in order, with the right badge', async () => {
     const user = uniqueUser();
-    const context = await b.newContext();
-    const page = await openDemo(context, demoUrl(b.gw, user));
-    const watcher = await TestClient.connect(b.gw.url, { token: userToken(user) });
+    const context = await bed().newContext();
+    const page = await openDemo(context, demoUrl(bed().gw, user));
+    const watcher = await TestClient.connect(bed().gw.url, { token: userToken(user) });
     onTestFinished(() => watcher.close());
-    const seen = await notifyUser(b.gw.url, user, 'before the gap');
+    const seen = await notifyUser(bed().gw.url, user, 'before the gap');
     await waitForListed(page, [seen]);
 
     await context.setOffline(true);
     await waitForState(page, 'offline');
     const missed: string[] = [];
-    for (let i = 1; i <= 3; i++) missed.push(await notifyUser(b.gw.url, user, `missed ${i}`));
+    for (let i = 1; i <= 3; i++) missed.push(await notifyUser(bed().gw.url, user, `missed ${i}`));
     // A second session that stayed connected has them: the relay has sequenced them, so
     // the page can only get them from its reconnect replay.
     await watcher.waitForIds(missed);
@@ -65,7 +58,7 @@ describe('demo page', () => {
     await waitForState(page, 'live');
     await waitForListed(page, missed);
     await waitForBadge(page, 4);
-    const marker = await notifyUser(b.gw.url, user, 'after the gap');
+    const marker = await notifyUser(bed().gw.url, user, 'after the gap');
     await waitForListed(page, [marker]);
     const log = await delivered(page);
     expect(log.map((d) => d.id)).toEqual([seen, ...missed, marker]);
@@ -78,14 +71,14 @@ describe('demo page', () => {
 
   it('after a reload re-toasts nothing and misses nothing', async () => {
     const user = uniqueUser();
-    const page = await openDemo(await b.newContext(), demoUrl(b.gw, user));
-    const ids = [await notifyUser(b.gw.url, user, 'urgent one', { priority: 'high' }), await notifyUser(b.gw.url, user, 'plain one')];
+    const page = await openDemo(await bed().newContext(), demoUrl(bed().gw, user));
+    const ids = [await notifyUser(bed().gw.url, user, 'urgent one', { priority: 'high' }), await notifyUser(bed().gw.url, user, 'plain one')];
     await waitForListed(page, ids);
     expect(await toasted(page)).toEqual([ids[0]]);
 
     await page.reload();
     await waitForState(page, 'live');
-    const marker = await notifyUser(b.gw.url, user, 'after reload', { priority: 'high' });
+    const marker = await notifyUser(bed().gw.url, user, 'after reload', { priority: 'high' });
     await waitForListed(page, [...ids, marker]);
     await waitForBadge(page, 3);
     expect(await toasted(page)).toEqual([marker]);
@@ -97,9 +90,9 @@ describe('demo page', () => {
   it('two tabs of one user: marking read in one updates the other', async () => {
     const user = uniqueUser();
     // Separate contexts share no storage or BroadcastChannel: only the gateway's echo can carry it.
-    const tabA = await openDemo(await b.newContext(), demoUrl(b.gw, user));
-    const tabB = await openDemo(await b.newContext(), demoUrl(b.gw, user));
-    const ids = [await notifyUser(b.gw.url, user, 'one'), await notifyUser(b.gw.url, user, 'two'), await notifyUser(b.gw.url, user, 'three')];
+    const tabA = await openDemo(await bed().newContext(), demoUrl(bed().gw, user));
+    const tabB = await openDemo(await bed().newContext(), demoUrl(bed().gw, user));
+    const ids = [await notifyUser(bed().gw.url, user, 'one'), await notifyUser(bed().gw.url, user, 'two'), await notifyUser(bed().gw.url, user, 'three')];
     await Promise.all([waitForListed(tabA, ids), waitForListed(tabB, ids)]);
     await Promise.all([waitForBadge(tabA, 3), waitForBadge(tabB, 3)]);
 
@@ -116,9 +109,9 @@ describe('demo page', () => {
 
   it('two tabs in one browser agree as well', async () => {
     const user = uniqueUser();
-    const context = await b.newContext();
-    const [tabA, tabB] = [await openDemo(context, demoUrl(b.gw, user)), await openDemo(context, demoUrl(b.gw, user))];
-    const id = await notifyUser(b.gw.url, user, 'shared tab');
+    const context = await bed().newContext();
+    const [tabA, tabB] = [await openDemo(context, demoUrl(bed().gw, user)), await openDemo(context, demoUrl(bed().gw, user))];
+    const id = await notifyUser(bed().gw.url, user, 'shared tab');
     await Promise.all([waitForListed(tabA, [id]), waitForListed(tabB, [id])]);
     await tabB.locator(`[data-id="${id}"] [data-testid="mark-read"]`).click();
     await waitForBadge(tabA, 0);
@@ -126,12 +119,12 @@ describe('demo page', () => {
 
   it('never shows one user another user’s notifications', async () => {
     const [alice, bob] = [uniqueUser('alice'), uniqueUser('bob')];
-    const alicePage = await openDemo(await b.newContext(), demoUrl(b.gw, alice));
-    const bobPage = await openDemo(await b.newContext(), demoUrl(b.gw, bob));
-    const aliceIds = [await notifyUser(b.gw.url, alice, 'for alice'), await notifyUser(b.gw.url, alice, 'alice again')];
+    const alicePage = await openDemo(await bed().newContext(), demoUrl(bed().gw, alice));
+    const bobPage = await openDemo(await bed().newContext(), demoUrl(bed().gw, bob));
+    const aliceIds = [await notifyUser(bed().gw.url, alice, 'for alice'), await notifyUser(bed().gw.url, alice, 'alice again')];
     // Same user id, other tenant: a different user.
-    const otherTenant = await notifyUser(b.gw.url, bob, 'for the other bob', { tenantId: 'elsewhere' });
-    const bobMarker = await notifyUser(b.gw.url, bob, 'for bob');
+    const otherTenant = await notifyUser(bed().gw.url, bob, 'for the other bob', { tenantId: 'elsewhere' });
+    const bobMarker = await notifyUser(bed().gw.url, bob, 'for bob');
     await waitForListed(alicePage, aliceIds);
     await waitForListed(bobPage, [bobMarker]);
     expect(await listedIds(bobPage)).toEqual([bobMarker]);

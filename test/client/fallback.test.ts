@@ -4,7 +4,7 @@
  * Last-Event-ID; REST short polling alone; an expired token renewed through getToken.
  */
 import type { Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { notifyUser, signToken, uniqueUser, userToken } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
 import {
@@ -14,30 +14,23 @@ import {
   listedIds,
   openDemo,
   screenshot,
-  startBrowserBed,
+  useBrowserBed,
   waitForBadge,
   waitForListed,
   waitForState,
-  type BrowserBed,
 } from './browser-bed.js';
 
-let b: BrowserBed;
-beforeAll(async () => {
-  b = await startBrowserBed();
-});
-afterAll(async () => {
-  await b?.close();
-});
+const bed = useBrowserBed();
 
 const transportsOf = async (page: Page) => new Set((await delivered(page)).map((d) => d.transport));
 
 describe('fallback chain', () => {
   it('WebSocket refused: falls back to Socket.IO long-polling and still delivers', async () => {
-    const restore = blockWebSocketUpgrades(b.gw.gateway.httpServer);
+    const restore = blockWebSocketUpgrades(bed().gw.gateway.httpServer);
     try {
       const user = uniqueUser();
-      const page = await openDemo(await b.newContext(), demoUrl(b.gw, user), 'fallback');
-      const ids = [await notifyUser(b.gw.url, user, 'over polling 1'), await notifyUser(b.gw.url, user, 'over polling 2')];
+      const page = await openDemo(await bed().newContext(), demoUrl(bed().gw, user), 'fallback');
+      const ids = [await notifyUser(bed().gw.url, user, 'over polling 1'), await notifyUser(bed().gw.url, user, 'over polling 2')];
       await waitForListed(page, ids);
       await waitForBadge(page, 2);
       expect(await transportsOf(page)).toEqual(new Set(['long-polling']));
@@ -48,13 +41,13 @@ describe('fallback chain', () => {
   });
 
   it('WebSocket and long-polling refused: falls back to SSE and still delivers', async () => {
-    const restore = blockWebSocketUpgrades(b.gw.gateway.httpServer);
+    const restore = blockWebSocketUpgrades(bed().gw.gateway.httpServer);
     try {
       const user = uniqueUser();
-      const context = await b.newContext();
+      const context = await bed().newContext();
       await context.route('**/socket.io/**', (route) => route.abort('connectionrefused'));
-      const page = await openDemo(context, demoUrl(b.gw, user), 'fallback');
-      const id = await notifyUser(b.gw.url, user, 'over SSE');
+      const page = await openDemo(context, demoUrl(bed().gw, user), 'fallback');
+      const id = await notifyUser(bed().gw.url, user, 'over SSE');
       await waitForListed(page, [id]);
       expect(await transportsOf(page)).toEqual(new Set(['sse']));
     } finally {
@@ -64,18 +57,18 @@ describe('fallback chain', () => {
 
   it('SSE alone delivers, and after a gap resumes from Last-Event-ID with each missed one once', async () => {
     const user = uniqueUser();
-    const context = await b.newContext();
+    const context = await bed().newContext();
     const streamRequests: Request[] = [];
     context.on('request', (r) => r.url().includes('/api/stream') && streamRequests.push(r));
-    const page = await openDemo(context, demoUrl(b.gw, user, '&transports=sse'), 'fallback');
-    const watcher = await TestClient.connect(b.gw.url, { token: userToken(user) });
+    const page = await openDemo(context, demoUrl(bed().gw, user, '&transports=sse'), 'fallback');
+    const watcher = await TestClient.connect(bed().gw.url, { token: userToken(user) });
     try {
-      const seen = await notifyUser(b.gw.url, user, 'sse 1');
+      const seen = await notifyUser(bed().gw.url, user, 'sse 1');
       await waitForListed(page, [seen]);
 
       await context.setOffline(true);
       await waitForState(page, 'offline');
-      const missed = [await notifyUser(b.gw.url, user, 'sse missed 1'), await notifyUser(b.gw.url, user, 'sse missed 2')];
+      const missed = [await notifyUser(bed().gw.url, user, 'sse missed 1'), await notifyUser(bed().gw.url, user, 'sse missed 2')];
       await watcher.waitForIds(missed); // sequenced by the relay before the page reconnects
       await context.setOffline(false);
 
@@ -96,8 +89,8 @@ describe('fallback chain', () => {
 
   it('REST short polling alone delivers in commit order', async () => {
     const user = uniqueUser();
-    const page = await openDemo(await b.newContext(), demoUrl(b.gw, user, '&transports=rest-polling&pollMs=200'), 'fallback');
-    const ids = [await notifyUser(b.gw.url, user, 'polled 1'), await notifyUser(b.gw.url, user, 'polled 2', { priority: 'high' })];
+    const page = await openDemo(await bed().newContext(), demoUrl(bed().gw, user, '&transports=rest-polling&pollMs=200'), 'fallback');
+    const ids = [await notifyUser(bed().gw.url, user, 'polled 1'), await notifyUser(bed().gw.url, user, 'polled 2', { priority: 'high' })];
     await waitForListed(page, ids);
     await waitForBadge(page, 2);
     expect((await delivered(page)).map((d) => [d.id, d.transport])).toEqual(ids.map((id) => [id, 'rest-polling']));
@@ -109,19 +102,19 @@ describe('token refresh', () => {
   it('an expired token is replaced through getToken and delivery continues (plain page, served SDK)', async () => {
     const user = uniqueUser();
     const expired = signToken({ sub: user }, { expiresIn: -30 });
-    const context = await b.newContext();
+    const context = await bed().newContext();
     let issued = 0;
-    await context.route(`${b.gw.url}/test/token`, (route) => {
+    await context.route(`${bed().gw.url}/test/token`, (route) => {
       issued += 1;
       return route.fulfill({ contentType: 'application/json', body: JSON.stringify({ token: userToken(user) }) });
     });
     const page = await context.newPage();
     // The page must come from the gateway itself: a page fulfilled by the test has no
     // address space and Chromium's local-network checks would refuse its WebSocket.
-    await page.goto(`${b.gw.url}/healthz`);
+    await page.goto(`${bed().gw.url}/healthz`);
     await page.setContent(plainPage(expired));
     await page.waitForFunction(() => (globalThis as unknown as { states: string[] }).states.includes('live'));
-    const id = await notifyUser(b.gw.url, user, 'after refresh');
+    const id = await notifyUser(bed().gw.url, user, 'after refresh');
     await page.waitForFunction((want) => (globalThis as unknown as { received: string[] }).received.includes(want), id);
     const reasons = await page.evaluate(() => (globalThis as unknown as { reasons: string[] }).reasons);
     expect(reasons).toEqual(['expired']);

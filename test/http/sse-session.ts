@@ -3,10 +3,11 @@
  * await them (no sleeps). Uses the SDK's own parser, so the wire format is checked twice.
  */
 import { SseParser, type SseEvent } from '../../src/client/sse-parser.js';
+import { Conditions } from '../support/conditions.js';
 
 export class SseSession {
   readonly events: SseEvent[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly conditions = new Conditions(() => JSON.stringify(this.events.map((e) => [e.event, e.id])));
   private ended = false;
 
   private constructor(
@@ -31,20 +32,7 @@ export class SseSession {
   }
 
   waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.events.map((e) => [e.event, e.id]))}`));
-      }, timeoutMs);
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-        resolve();
-      };
-      this.waiters.push(check);
-    });
+    return this.conditions.waitFor(predicate, what, timeoutMs);
   }
 
   waitForIds(ids: readonly string[]): Promise<void> {
@@ -73,6 +61,6 @@ export class SseSession {
 
   private record(events: SseEvent[]): void {
     this.events.push(...events);
-    for (const waiter of [...this.waiters]) waiter();
+    this.conditions.changed();
   }
 }

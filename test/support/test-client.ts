@@ -4,6 +4,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { WireNotification } from '../../src/store/message-codec.js';
+import { Conditions } from './conditions.js';
 
 export interface Synced {
   replayed: number;
@@ -14,7 +15,7 @@ export class TestClient {
   readonly received: WireNotification[] = [];
   readonly synced: Synced[] = [];
   readonly errors: { code: string; message: string }[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly conditions = new Conditions(() => JSON.stringify(this.ids));
 
   private constructor(readonly socket: Socket) {
     socket.on('notification', (n: WireNotification) => this.record(() => this.received.push(n)));
@@ -56,20 +57,7 @@ export class TestClient {
   }
 
   waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.ids)}`));
-      }, timeoutMs);
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-        resolve();
-      };
-      this.waiters.push(check);
-    });
+    return this.conditions.waitFor(predicate, what, timeoutMs);
   }
 
   waitForIds(ids: readonly string[], timeoutMs?: number): Promise<void> {
@@ -90,7 +78,7 @@ export class TestClient {
 
   private record(change: () => void): void {
     change();
-    for (const waiter of [...this.waiters]) waiter();
+    this.conditions.changed();
   }
 }
 
