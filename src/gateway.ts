@@ -83,7 +83,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // attach() also answered them with a 404, breaking the polling transport).
   const httpServer = createServer((req, res) => app(req, res));
   const io: GatewayServer = new Server(httpServer, {
-    adapter: withReplayHold(fanout.adapter, (kind) => metrics.delivered.inc({ kind })),
+    adapter: withReplayHold(fanout.adapter, (kind, sockets) => metrics.delivered.inc({ kind }, sockets)),
     serveClient: false,
     maxHttpBufferSize: MAX_SOCKET_PACKET_BYTES,
     perMessageDeflate: false,

@@ -77,10 +77,10 @@ export function releaseHold(socket: Socket, alreadySent: ReadonlySet<string>): n
   return delivered;
 }
 
-/** `onDelivered(kind)` is called for each notification written to a socket by a broadcast. */
+/** `onDelivered(kind, sockets)` counts notification writes: once per broadcast, not per socket. */
 export function withReplayHold(
   makeAdapter: (nsp: Namespace) => Adapter,
-  onDelivered: (kind: string) => void = () => undefined,
+  onDelivered: (kind: string, sockets: number) => void = () => undefined,
 ): (nsp: Namespace) => Adapter {
   // A plain function, not an arrow: socket.io calls the adapter factory with `new`.
   return function holdingAdapter(nsp: Namespace) {
@@ -102,14 +102,17 @@ export function withReplayHold(
       if (packet === null) return apply(opts, callback);
       const notificationId = notificationIdOf(packet);
       const kind = notificationId === null ? null : kindOf(packet);
-      const write = (socket: Socket) => {
-        callback(socket);
-        if (kind !== null) onDelivered(kind);
-      };
+      let written = 0;
       apply(opts, (socket) => {
         const held = holds.get(socket);
         if (held) {
-          held.push({ notificationId, deliver: () => write(socket) });
+          held.push({
+            notificationId,
+            deliver: () => {
+              callback(socket);
+              if (kind !== null) onDelivered(kind, 1);
+            },
+          });
           if (held.length > MAX_HELD_WRITES) {
             holds.delete(socket);
             setImmediate(() => socket.conn.close(true));
@@ -117,9 +120,11 @@ export function withReplayHold(
           return;
         }
         if (notificationId !== null && wasJustReplayed(socket, notificationId)) return;
-        write(socket);
+        callback(socket);
+        written += 1;
         if (notificationId !== null) lastWritten.set(socket, notificationId);
       });
+      if (kind !== null && written > 0) onDelivered(kind, written);
     };
     return adapter as unknown as Adapter;
   };
