@@ -7,13 +7,11 @@
  *   broadcasts (scope "tenant"), which have no inbox row until read.
  * - History is newest first by (created_at, id). Both never change, so a cursor taken
  *   from the last row of a page stays valid while new rows arrive (they sort before
- *   it). User rows are listed from commit; tenant broadcasts only once the relay has
- *   sequenced them (milliseconds later; clients get them live meanwhile) — see below.
+ *   it). Every row is listed from its commit: its position (`seq`) is written with it.
  * - Per-user read state of a broadcast is an inbox row (tenant, user, message) with
  *   `seq` NULL, created when it is first read. NULL keeps it out of replay (which reads
- *   inbox rows by seq) so the broadcast is not replayed twice; and because only
- *   sequenced broadcasts are readable, the relay (which stamps seq on every inbox row
- *   of a message when it sequences it) has already passed and never touches that row.
+ *   inbox rows by seq) so the broadcast is not replayed twice; nothing else ever writes
+ *   that row's seq.
  * - The commit-ordered stream (`streamAfter`) is what the socket replays, for clients
  *   that can only poll: positions are ids resolved to `seq`, never ids compared.
  */

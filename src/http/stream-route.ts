@@ -144,7 +144,7 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
   };
 }
 
-/** The newest position overall: anything sequenced later gets a higher seq (one relay, monotonic). */
+/** The newest position overall: anything committed later gets a higher seq (positions are taken in commit order). */
 async function currentHead(db: Knex): Promise<number> {
   const row = (await db('notify_messages').max({ top: 'seq' }).first()) as { top: number | string | null } | undefined;
   return toNumber(row?.top) ?? 0;

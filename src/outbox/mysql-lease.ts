@@ -5,9 +5,9 @@
  * follower's next tryAcquire wins. The lock name includes the database name, so
  * gateways on different databases of one server never contend.
  *
- * Fencing: a holder that lost its lock but still has pool connections could race the
- * new holder; the unique index on notify_messages.seq makes such a race fail one
- * transaction instead of producing duplicate positions.
+ * A holder that lost its lock mid-batch may still finish emitting that batch while the
+ * new holder emits it too: the same rows, in the same order, twice. Clients drop
+ * duplicates by id; positions are never touched by the relay, so nothing can conflict.
  */
 import mysql from 'mysql2/promise';
 import type { Logger } from '../logger.js';

@@ -7,9 +7,12 @@
  *   the commit, so a 2xx always means "durably stored and will be published".
  * - The dedupe key is unique per tenant in the schema. A repeat (also a concurrent one
  *   that loses the race on the unique index) writes nothing and returns the first id.
- * - Ids are UUIDv7 generated here, but ids are NOT commit-ordered: concurrent writers
- *   commit out of id order. Ordering for delivery and replay comes from the relay's
- *   sequence (see outbox-relay.ts), never from the id.
+ * - Ids are UUIDv7 generated here, but ids are NOT commit-ordered. Ordering for delivery
+ *   and replay is the position (`seq`) each row gets in its transaction: the first
+ *   statement reserves a block of positions and keeps the sequence row locked until
+ *   COMMIT, so writes commit in position order and a reader that has seen position N has
+ *   seen every committed position below it (migrations/…_002_write_time_seq.ts).
+ *   Everything slow (dedupe lookups, building rows) happens before that statement.
  * - After commit the relay is woken (`onCommitted`); if that wake-up is lost the relay's
  *   poll picks the row up anyway.
  * - `writeBatch` is group commit: many notifications, one transaction, multi-row
@@ -72,7 +75,7 @@ export class NotificationWriter {
     const id = this.hooks.newId?.() ?? uuidv7();
     try {
       await this.store.db.transaction(async (trx) => {
-        await insertRows(trx, [{ id, input }], now);
+        await insertRows(trx, [{ id, input }], await this.store.dialect.reservePositions(trx, 1), now);
         await this.hooks.beforeCommit?.(id);
       });
     } catch (error) {
@@ -107,7 +110,7 @@ export class NotificationWriter {
     if (planned.length > 0) {
       try {
         await this.store.db.transaction(async (trx) => {
-          await insertRows(trx, planned, now);
+          await insertRows(trx, planned, await this.store.dialect.reservePositions(trx, planned.length), now);
           for (const row of planned) await this.hooks.beforeCommit?.(row.id);
         });
       } catch (error) {
@@ -155,12 +158,16 @@ export class NotificationWriter {
 
 const dedupeKeyOf = (tenantId: string, dedupeKey: string) => `${tenantId}\u0000${dedupeKey}`;
 
-/** Multi-row inserts: messages, then their inbox rows, then outbox rows (chunked). */
-async function insertRows(trx: Knex.Transaction, rows: readonly PlannedRow[], now: number): Promise<void> {
+/**
+ * Multi-row inserts: messages, then their inbox rows, then outbox rows (chunked). Row i
+ * takes position `firstSeq + i`, so a batch keeps its callers' order.
+ */
+async function insertRows(trx: Knex.Transaction, rows: readonly PlannedRow[], firstSeq: number, now: number): Promise<void> {
+  const seqOf = (i: number) => firstSeq + i;
   await insertChunked(
     trx,
     'notify_messages',
-    rows.map(({ id, input }) => ({
+    rows.map(({ id, input }, i) => ({
       id,
       tenant_id: input.tenantId,
       kind: input.kind,
@@ -170,7 +177,7 @@ async function insertRows(trx: Knex.Transaction, rows: readonly PlannedRow[], no
       data: encodeData(input.data),
       priority: input.priority,
       dedupe_key: input.dedupeKey ?? null,
-      seq: null,
+      seq: seqOf(i),
       created_at: now,
       expires_at: input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
     })),
@@ -178,14 +185,14 @@ async function insertRows(trx: Knex.Transaction, rows: readonly PlannedRow[], no
   await insertChunked(
     trx,
     'notify_inbox',
-    rows.flatMap(({ id, input }) =>
-      input.userIds.map((userId) => ({ tenant_id: input.tenantId, user_id: userId, message_id: id, seq: null, created_at: now })),
+    rows.flatMap(({ id, input }, i) =>
+      input.userIds.map((userId) => ({ tenant_id: input.tenantId, user_id: userId, message_id: id, seq: seqOf(i), created_at: now })),
     ),
   );
   await insertChunked(
     trx,
     'notify_outbox',
-    rows.map(({ id }) => ({ message_id: id, seq: null, created_at: now })),
+    rows.map(({ id }, i) => ({ message_id: id, seq: seqOf(i), created_at: now })),
   );
 }
 

@@ -3,20 +3,16 @@
  *
  * Rules:
  * - Only the lease holder relays (see relay-lease.ts); on SQLite that is the one process.
- * - Sequence before emit: one transaction takes unsequenced outbox rows (ordered by
- *   outbox id, which is only roughly commit order) and gives each a `seq` one above the
- *   current maximum, on the message, its inbox rows and the outbox row. A row that
- *   commits late (lower id, later commit) is simply not visible yet and gets a higher
- *   seq in a later batch. Because a position is committed before anything is emitted,
- *   every id a client has ever seen resolves to a position, and replay (`seq > X`)
- *   never skips a late committer.
- * - Emit, then delete the outbox row. A crash between the two leaves rows with a seq
- *   and no delete; the next holder re-emits those first, in seq order, with the same
- *   seq. Delivery is therefore at-least-once; clients drop duplicates by id.
+ * - Every outbox row carries the position its writer reserved (notification-writer.ts):
+ *   writes commit in position order, so what the relay can see is always every committed
+ *   position, and reading `ORDER BY seq` is commit order. A row that commits late simply
+ *   has a higher position. The relay never writes a position.
+ * - Emit, then delete the outbox rows. A crash between the two leaves them behind; the
+ *   next holder emits them again, in the same order. Delivery is therefore
+ *   at-least-once; clients drop duplicates by id.
  * - Woken right after a local commit, by other instances through the adapter, and by a
  *   poll every RELAY_POLL_MS as the fallback when a wake-up is lost.
  */
-import type { Knex } from 'knex';
 import type { Logger } from '../logger.js';
 import { MESSAGE_COLUMNS, toNumber, toWire, type MessageRow, type WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
@@ -36,7 +32,7 @@ export interface Publication {
 }
 
 export interface RelayHooks {
-  /** Test seam: after positions are committed, before anything is emitted. */
+  /** Test seam: after the batch is read, before anything is emitted. */
   beforeEmit?: (batch: readonly Publication[]) => Promise<void>;
   /** Test seam: after emitting, before the outbox rows are deleted. */
   afterEmit?: (batch: readonly Publication[]) => Promise<void>;
@@ -57,8 +53,6 @@ export class OutboxRelay {
   private wakeWaiter: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private readonly batchListeners: (() => void)[] = [];
-  /** Sequenced-but-undeleted rows exist only after a takeover or a failed batch. */
-  private checkPending = true;
 
   constructor(
     private readonly store: Store,
@@ -106,7 +100,6 @@ export class OutboxRelay {
           await this.waitForWake(this.options.leaseRetryMs, false);
           continue;
         }
-        this.checkPending = true;
       }
       try {
         const published = await this.relayOnce();
@@ -114,22 +107,20 @@ export class OutboxRelay {
         if (published === 0) await this.waitForWake(this.options.pollMs, true);
       } catch (error) {
         failures += 1;
-        this.checkPending = true;
         this.logger.error({ err: error }, 'outbox relay batch failed');
         await this.waitForWake(Math.min(this.options.pollMs * 2 ** failures, 10_000), false);
       }
     }
   }
 
-  /** One batch: re-emit rows a dead holder sequenced, else sequence and emit new ones. */
+  /** One batch: the lowest positions still in the outbox, emitted in order, then deleted. */
   async relayOnce(): Promise<number> {
     if (!this.lease.isHeld()) return 0;
-    let rows: OutboxRow[] = [];
-    if (this.checkPending) {
-      rows = await this.pendingSequenced();
-      this.checkPending = rows.length > 0;
-    }
-    if (rows.length === 0) rows = await this.sequenceNewRows();
+    const rows: OutboxRow[] = await this.store.db('notify_outbox')
+      .whereNotNull('seq') // NULL only from an instance older than migration 002, still running
+      .orderBy('seq')
+      .limit(this.options.batchSize)
+      .select('id', 'message_id', 'seq');
     if (rows.length === 0 || !this.lease.isHeld()) return 0;
 
     const batch = await this.loadPublications(rows);
@@ -144,30 +135,6 @@ export class OutboxRelay {
       .delete();
     for (const listener of this.batchListeners) listener();
     return rows.length;
-  }
-
-  private async pendingSequenced(): Promise<OutboxRow[]> {
-    return this.store.db('notify_outbox')
-      .whereNotNull('seq')
-      .orderBy('seq')
-      .limit(this.options.batchSize)
-      .select('id', 'message_id', 'seq');
-  }
-
-  private async sequenceNewRows(): Promise<OutboxRow[]> {
-    return this.store.db.transaction(async (trx) => {
-      const rows: OutboxRow[] = await trx('notify_outbox')
-        .whereNull('seq')
-        .orderBy('id')
-        .limit(this.options.batchSize)
-        .select('id', 'message_id', 'seq');
-      if (rows.length === 0) return rows;
-      const top = await trx('notify_messages').max<{ top: number | string | null }>('seq as top').first();
-      let seq = toNumber(top?.top) ?? 0;
-      for (const row of rows) row.seq = ++seq;
-      await assignSeqs(trx, rows as SequencedRow[]);
-      return rows;
-    });
   }
 
   private async loadPublications(rows: OutboxRow[]): Promise<Publication[]> {
@@ -213,18 +180,6 @@ export class OutboxRelay {
       this.wakeWaiter = done;
     });
   }
-}
-
-type SequencedRow = OutboxRow & { seq: number };
-
-/** Three statements per batch (CASE maps each row to its seq), whatever the batch size. */
-async function assignSeqs(trx: Knex.Transaction, rows: SequencedRow[]): Promise<void> {
-  const byMessage = (column: string) =>
-    trx.raw(`CASE ${column} ${rows.map(() => 'WHEN ? THEN ?').join(' ')} END`, rows.flatMap((r) => [r.message_id, r.seq]));
-  const messageIds = rows.map((r) => r.message_id);
-  await trx('notify_messages').whereIn('id', messageIds).update({ seq: byMessage('id') });
-  await trx('notify_inbox').whereIn('message_id', messageIds).update({ seq: byMessage('message_id') });
-  await trx('notify_outbox').whereIn('message_id', messageIds).update({ seq: byMessage('message_id') });
 }
 
 function isExpired(publication: Publication, now: number): boolean {

@@ -1,6 +1,6 @@
 /**
- * Exactly one relay may assign sequence numbers at a time. A RelayLease says whether
- * this process is that relay. Drivers: `local-lease.ts` (SQLite: one process, always
+ * One relay emits the outbox at a time (two would interleave their batches). A
+ * RelayLease says whether this process is that relay. Drivers: `local-lease.ts` (SQLite: one process, always
  * the holder) and `mysql-lease.ts` (GET_LOCK on a dedicated connection: the lock dies
  * with the connection, so a killed holder frees it at once).
  */

@@ -3,8 +3,8 @@
  *
  * Rules:
  * - A user's stream is the union of their inbox rows (scope "user") and their tenant's
- *   broadcasts (scope "tenant"), ordered by the relay's `seq`, never by id: ids are not
- *   commit-ordered, positions are (see outbox/outbox-relay.ts).
+ *   broadcasts (scope "tenant"), ordered by position (`seq`), never by id: ids are not
+ *   commit-ordered, positions are (see outbox/notification-writer.ts).
  * - `lastAckId` is resolved to a position only if it belongs to this user's stream and
  *   is within REPLAY_RETENTION_HOURS; otherwise the cursor is unknown and the client is
  *   told `recovered: false` (refetch over REST) rather than guessed at.

@@ -13,6 +13,12 @@ export interface StoreDialect {
   isUniqueViolation(error: unknown): boolean;
   /** Runs `fn` while no other process migrates this database. */
   withMigrationLock<T>(url: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Reserves `count` consecutive positions inside `trx` and returns the first. Locks the
+   * sequence row until `trx` ends, so transactions commit in the order of their positions
+   * (see migrations/20261122_002_write_time_seq.ts). Call it first in the transaction.
+   */
+  reservePositions(trx: Knex.Transaction, count: number): Promise<number>;
 }
 
 export function errorCode(error: unknown): string | undefined {

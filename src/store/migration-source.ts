@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import * as core from '../../migrations/20261122_001_core.js';
+import * as writeTimeSeq from '../../migrations/20261122_002_write_time_seq.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 
 const migrations: Record<string, Migration> = {
   '20261122_001_core': core,
+  '20261122_002_write_time_seq': writeTimeSeq,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { errorCode, type StoreDialect } from './dialect.js';
-import { isPoolTimeout } from './sqlite-dialect.js';
+import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
+import { firstOfBlock, isPoolTimeout } from './sqlite-dialect.js';
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -59,6 +60,14 @@ export const mysqlDialect: StoreDialect = {
     } finally {
       await conn.end().catch(() => conn.destroy());
     }
+  },
+  async reservePositions(trx, count) {
+    // LAST_INSERT_ID(expr) hands the new value back in the OK packet: one round trip.
+    const [result] = (await trx.raw(`UPDATE ${SEQUENCE_TABLE} SET last_seq = LAST_INSERT_ID(last_seq + ?) WHERE name = ?`, [
+      count,
+      SEQUENCE_NAME,
+    ])) as [{ affectedRows: number; insertId: number | string }];
+    return firstOfBlock(result.affectedRows === 1 ? result.insertId : undefined, count);
   },
 };
 

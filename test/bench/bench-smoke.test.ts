@@ -43,11 +43,35 @@ interface SetupResult {
   skipped?: string;
   countProblems: string[];
   rss: { sockets: number; socketsSeenByGateway: number; beforeKb: number; afterKb: number };
-  latency: Percentiles & { posted: number; committed: number; unique: number };
+  latency: Percentiles & { posted: number; committed: number; unique: number; postMode: string };
   ingest: Ingest;
   deliveries: Deliveries;
+  batch: BatchIngest;
   replay: { missed: number; rounds: { missed: number; replayed: number; recovered: boolean; matched: number; totalMs: number }[] };
-  naive: { available: boolean; reason?: string; ratio: number; ingest: Ingest; deliveries: Deliveries };
+  broadcast: {
+    clients: number;
+    medianMaxMs: number;
+    allReceivedEveryRound: boolean;
+    rss: { sockets: number; socketsSeenByGateway: number; perSocketKb: number };
+    rounds: { received: number; samples: number; p50: number; p99: number; max: number }[];
+  };
+  naive: {
+    available: boolean;
+    reason?: string;
+    ratio: number;
+    batchRatio: number;
+    batchVsNaiveSingle: number;
+    ingest: Ingest;
+    deliveries: Deliveries;
+    batch: BatchIngest;
+  };
+}
+
+interface BatchIngest extends Ingest {
+  batchSize: number;
+  requests: number;
+  outbox: { available: boolean; drained: boolean; backlogLeft: number; drainMsAfterLastPost: number };
+  deliveries: { expected: number; unique: number; drained: boolean };
 }
 
 interface Ingest {
@@ -64,7 +88,7 @@ interface Deliveries {
 }
 
 interface BenchReport {
-  options: { clients: number; count: number; missed: number };
+  options: { clients: number; count: number; missed: number; broadcastClients: number; broadcastRounds: number };
   results: SetupResult[];
 }
 
@@ -75,6 +99,8 @@ it('runs the embedded setup end to end and reports figures that add up', async (
     timeout: 80_000,
   });
   expect(stdout).toMatch(/POST→receipt/);
+  expect(stdout).toMatch(/batch ingest, batched ÷ naive/);
+  expect(stdout).toMatch(/tenant broadcast to \d+ sockets +reaches all within/);
   expect(stdout).toMatch(/results written to/);
 
   const files = readdirSync(out).filter((f) => f.endsWith('.json'));
@@ -105,6 +131,27 @@ it('runs the embedded setup end to end and reports figures that add up', async (
   expect(result.deliveries.unique).toBe(result.ingest.committed);
   expect(result.deliveries.perSec).toBeGreaterThan(0);
 
+  const batch = result.batch;
+  expect(batch.committed).toBeGreaterThan(0);
+  expect(batch.committed).toBe(batch.posted);
+  expect(batch.posted).toBe(batch.requests * batch.batchSize);
+  expect(batch.committedPerSec).toBeGreaterThan(0);
+  expect(batch.outbox).toMatchObject({ available: true, drained: true, backlogLeft: 0 });
+  expect(batch.outbox.drainMsAfterLastPost).toBeGreaterThanOrEqual(0);
+  expect(batch.deliveries).toMatchObject({ expected: batch.committed, unique: batch.committed, drained: true });
+
+  // One tenant-scope POST per round reaches every broadcast socket once.
+  const broadcast = result.broadcast;
+  expect(broadcast.clients).toBe(options.broadcastClients);
+  expect(broadcast.rss).toMatchObject({ sockets: options.broadcastClients, socketsSeenByGateway: options.broadcastClients });
+  expect(broadcast.rounds).toHaveLength(options.broadcastRounds);
+  for (const round of broadcast.rounds) {
+    expect(round).toMatchObject({ received: options.broadcastClients, samples: options.broadcastClients });
+    expect(round.max).toBeGreaterThanOrEqual(round.p99);
+  }
+  expect(broadcast.allReceivedEveryRound).toBe(true);
+  expect(broadcast.medianMaxMs).toBeGreaterThan(0);
+
   expect(result.replay.rounds.length).toBeGreaterThan(0);
   for (const round of result.replay.rounds) {
     expect(round).toMatchObject({ missed: options.missed, replayed: options.missed, matched: options.missed, recovered: true });
@@ -117,4 +164,17 @@ it('runs the embedded setup end to end and reports figures that add up', async (
   expect(result.naive.ingest.committed).toBeGreaterThan(0);
   expect(result.naive.deliveries.unique).toBe(result.naive.ingest.committed);
   expect(result.naive.ratio).toBeGreaterThan(0);
+  expect(result.batch.groupCommits).toBeGreaterThan(0);
+  expect(result.naive.batch.groupCommits).toBe(0);
+  expect(result.naive.batch.committed).toBe(result.naive.batch.posted);
+  expect(result.naive.batch.deliveries.unique).toBe(result.naive.batch.committed);
+  expect(result.naive.batchRatio).toBeGreaterThan(0);
+  expect(result.naive.batchVsNaiveSingle).toBeGreaterThan(0);
 }, 90_000);
+
+it('sends the latency load as 10 ms batches above the single-POST rate, and says so', async () => {
+  const args = ['bench/run-bench.mjs', '--smoke', '--setups', 'embedded', '--rate', '400', '--count', '200',
+    '--broadcast-clients', '0', '--no-naive', '--out', join(out, 'batch-mode'), '--no-build'];
+  const { stdout } = await run(process.execPath, args, { cwd: repoRoot, timeout: 60_000 });
+  expect(stdout).toMatch(/batches of 4 every 10 ms; 200\/200 received/);
+}, 70_000);

@@ -1,20 +1,27 @@
 /**
- * The commit-order race with real concurrent transactions (MySQL/MariaDB: SQLite
- * serialises writers, so the race cannot be built there). The lower id's transaction is
- * held open before COMMIT while a higher id commits, is delivered and acked; replay
- * after the higher one must still return the lower one. Replay by `id > lastAckId`
- * would lose it.
+ * The commit-order race with real concurrent MariaDB transactions (SQLite serialises
+ * writers, so the race cannot be built there). A write with the HIGHER id is held open
+ * before COMMIT while a write with a LOWER id starts. The lower one must wait for the
+ * open one (it cannot take a position until then), commit after it with a higher
+ * position, arrive after it live, and still be replayed to a client that acked the
+ * higher id. Replay by `id > lastAckId` would lose it; positions taken at insert time
+ * without the wait would let it commit first and be skipped by a reader in between.
  */
 import { describe, expect, it } from 'vitest';
+import { v7 as uuidv7 } from 'uuid';
 import type { WriterHooks } from '../../src/outbox/notification-writer.js';
 import { deferred, type Deferred } from '../support/deferred.js';
 import { useGateway } from '../support/gateway-suite.js';
 import { notifyUser, uniqueUser, userToken } from '../support/harness.js';
+import { until } from '../support/until.js';
 
 /** When set, the next write parks before COMMIT until `release` resolves. */
 let park: { entered: Deferred<string>; release: Deferred } | null = null;
+/** Ids handed to the next writes, in order (then fresh UUIDv7s). */
+const nextIds: string[] = [];
 
 const hooks: WriterHooks = {
+  newId: () => nextIds.shift() ?? uuidv7(),
   async beforeCommit(id) {
     const parked = park;
     if (!parked) return;
@@ -27,24 +34,29 @@ const hooks: WriterHooks = {
 const suite = useGateway({}, { hooks: { writer: hooks } });
 
 describe('replay walks commit order, not id order', () => {
-  it('interleaved transactions: the lower id commits last and is still replayed', async () => {
-    const { url } = suite.gw;
+  it('interleaved transactions: the lower id waits for the open one, commits last and is still replayed', async () => {
+    const { url, gateway } = suite.gw;
     const user = uniqueUser();
     const client = await suite.connect(url, { token: userToken(user) });
+    const [lowerId, higherId] = [uuidv7(), uuidv7()];
+    expect(lowerId < higherId).toBe(true);
 
     park = { entered: deferred<string>(), release: deferred() };
     const parked = park;
-    const lowerWrite = notifyUser(url, user, 'lower id, commits last');
-    const lowerId = await parked.entered.promise; // transaction open, rows inserted, not committed
+    nextIds.push(higherId, lowerId);
+    const higherWrite = notifyUser(url, user, 'higher id, open first');
+    expect(await parked.entered.promise).toBe(higherId); // rows inserted, not committed
 
-    const higherId = await notifyUser(url, user, 'higher id, commits first');
-    expect(lowerId < higherId).toBe(true);
-    await client.waitForIds([higherId]);
-    client.ack([higherId]);
-    client.close();
+    const lowerWrite = notifyUser(url, user, 'lower id, starts second');
+    await until(async () => (await lockWaits(gateway.store.db)) > 0, 'the second write to wait for the open one', 10_000, 150);
+    expect(client.ids).toEqual([]); // nothing committed, nothing delivered
 
     parked.release.resolve();
+    expect(await higherWrite).toBe(higherId);
     expect(await lowerWrite).toBe(lowerId);
+    await client.waitForIds([higherId, lowerId]);
+    expect(client.ids).toEqual([higherId, lowerId]); // commit order, not id order
+    client.close();
 
     const back = await suite.connect(url, { token: userToken(user), lastAckId: higherId });
     await back.waitForIds([lowerId]);
@@ -52,3 +64,12 @@ describe('replay walks commit order, not id order', () => {
     expect(back.ids).toEqual([lowerId]);
   });
 });
+
+/**
+ * Transactions of this server blocked on a row lock right now. InnoDB refreshes this
+ * table at most every 100 ms and not at all while it is read more often: poll slower.
+ */
+async function lockWaits(db: import('knex').Knex): Promise<number> {
+  const [rows] = (await db.raw("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")) as [{ n: number }[]];
+  return Number(rows[0]?.n ?? 0);
+}

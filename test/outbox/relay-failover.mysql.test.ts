@@ -62,7 +62,7 @@ describe('relay failover', () => {
   const holder = () => gateways.find((g) => g.gateway.lease.isHeld());
 
   for (const step of ['beforeEmit', 'afterEmit'] as const) {
-    it(`holder dies ${step === 'beforeEmit' ? 'after sequencing, before emitting' : 'between emit and mark'}: nothing is lost`, async () => {
+    it(`holder dies ${step === 'beforeEmit' ? 'after reading its batch, before emitting' : 'between emit and mark'}: nothing is lost`, async () => {
       const user = uniqueUser();
       const client = await TestClient.connect(gateways[0]!.url, { token: userToken(user) });
       const warmup = await notifyUser(gateways[1]!.url, user, 'warm-up');
