@@ -21,10 +21,10 @@
  *   outage (a dedupe race with another instance, one bad row) every item is retried on
  *   its own, so a failing item never fails its neighbours.
  */
-import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import type { Store } from '../store/store.js';
-import { encodeData, type Priority, type Scope } from '../store/message-codec.js';
+import { type Priority, type Scope } from '../store/message-codec.js';
+import { PreparedWrite, type PlannedRow } from './prepared-inserts.js';
 
 export interface NotificationInput {
   tenantId: string;
@@ -46,10 +46,6 @@ export type WriteResult =
 
 export type BatchOutcome = { ok: WriteResult } | { error: unknown };
 
-interface PlannedRow {
-  id: string;
-  input: NotificationInput;
-}
 
 export interface WriterHooks {
   /** Test seam: runs inside the transaction after all inserts, before COMMIT. */
@@ -58,7 +54,7 @@ export interface WriterHooks {
   newId?: () => string;
 }
 
-const INSERT_CHUNK = 500;
+const DEDUPE_LOOKUP_CHUNK = 500;
 
 export class NotificationWriter {
   constructor(
@@ -74,8 +70,9 @@ export class NotificationWriter {
     }
     const id = this.hooks.newId?.() ?? uuidv7();
     try {
+      const prepared = new PreparedWrite([{ id, input }], now, this.store.dialect.positions);
       await this.store.db.transaction(async (trx) => {
-        await insertRows(trx, [{ id, input }], await this.store.dialect.reservePositions(trx, 1), now);
+        await prepared.run(trx);
         await this.hooks.beforeCommit?.(id);
       });
     } catch (error) {
@@ -109,8 +106,9 @@ export class NotificationWriter {
     });
     if (planned.length > 0) {
       try {
+        const prepared = new PreparedWrite(planned, now, this.store.dialect.positions);
         await this.store.db.transaction(async (trx) => {
-          await insertRows(trx, planned, await this.store.dialect.reservePositions(trx, planned.length), now);
+          await prepared.run(trx);
           for (const row of planned) await this.hooks.beforeCommit?.(row.id);
         });
       } catch (error) {
@@ -139,9 +137,9 @@ export class NotificationWriter {
   private async storedDedupeKeys(inputs: readonly NotificationInput[]): Promise<Map<string, string>> {
     const pairs = inputs.filter((i) => i.dedupeKey).map((i) => [i.tenantId, i.dedupeKey!]);
     const found = new Map<string, string>();
-    for (let i = 0; i < pairs.length; i += INSERT_CHUNK) {
+    for (let i = 0; i < pairs.length; i += DEDUPE_LOOKUP_CHUNK) {
       const rows: { id: string; tenant_id: string; dedupe_key: string }[] = await this.store.db('notify_messages')
-        .whereIn(['tenant_id', 'dedupe_key'], pairs.slice(i, i + INSERT_CHUNK))
+        .whereIn(['tenant_id', 'dedupe_key'], pairs.slice(i, i + DEDUPE_LOOKUP_CHUNK))
         .select('id', 'tenant_id', 'dedupe_key');
       for (const row of rows) found.set(dedupeKeyOf(row.tenant_id, row.dedupe_key), row.id);
     }
@@ -157,45 +155,3 @@ export class NotificationWriter {
 }
 
 const dedupeKeyOf = (tenantId: string, dedupeKey: string) => `${tenantId}\u0000${dedupeKey}`;
-
-/**
- * Multi-row inserts: messages, then their inbox rows, then outbox rows (chunked). Row i
- * takes position `firstSeq + i`, so a batch keeps its callers' order.
- */
-async function insertRows(trx: Knex.Transaction, rows: readonly PlannedRow[], firstSeq: number, now: number): Promise<void> {
-  const seqOf = (i: number) => firstSeq + i;
-  await insertChunked(
-    trx,
-    'notify_messages',
-    rows.map(({ id, input }, i) => ({
-      id,
-      tenant_id: input.tenantId,
-      kind: input.kind,
-      scope: input.scope,
-      title: input.title,
-      body: input.body ?? null,
-      data: encodeData(input.data),
-      priority: input.priority,
-      dedupe_key: input.dedupeKey ?? null,
-      seq: seqOf(i),
-      created_at: now,
-      expires_at: input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
-    })),
-  );
-  await insertChunked(
-    trx,
-    'notify_inbox',
-    rows.flatMap(({ id, input }, i) =>
-      input.userIds.map((userId) => ({ tenant_id: input.tenantId, user_id: userId, message_id: id, seq: seqOf(i), created_at: now })),
-    ),
-  );
-  await insertChunked(
-    trx,
-    'notify_outbox',
-    rows.map(({ id }, i) => ({ message_id: id, seq: seqOf(i), created_at: now })),
-  );
-}
-
-async function insertChunked(trx: Knex.Transaction, table: string, rows: Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx(table).insert(rows.slice(i, i + INSERT_CHUNK));
-}

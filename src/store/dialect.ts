@@ -13,12 +13,24 @@ export interface StoreDialect {
   isUniqueViolation(error: unknown): boolean;
   /** Runs `fn` while no other process migrates this database. */
   withMigrationLock<T>(url: string, fn: () => Promise<T>): Promise<T>;
+  /** How a write takes its positions (see outbox/notification-writer.ts). */
+  readonly positions: PositionSql;
+}
+
+/**
+ * Positions are reserved by the first statement of a write transaction, which locks the
+ * sequence row until the transaction ends (migrations/20261122_002_write_time_seq.ts).
+ */
+export interface PositionSql {
+  /** Adds `?` (the block size) to the last position and remembers the new last one. */
+  reserve: string;
+  /** The remembered last position plus `?`: row i of n gets the binding i - n + 1. */
+  position: string;
   /**
-   * Reserves `count` consecutive positions inside `trx` and returns the first. Locks the
-   * sequence row until `trx` ends, so transactions commit in the order of their positions
-   * (see migrations/20261122_002_write_time_seq.ts). Call it first in the transaction.
+   * True when the reserve statement and the INSERTs may go as one multi-statement query:
+   * the lock is then held for the server's work only, not for client round trips.
    */
-  reservePositions(trx: Knex.Transaction, count: number): Promise<number>;
+  oneRoundTrip: boolean;
 }
 
 export function errorCode(error: unknown): string | undefined {

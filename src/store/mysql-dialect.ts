@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { errorCode, type StoreDialect } from './dialect.js';
 import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
-import { firstOfBlock, isPoolTimeout } from './sqlite-dialect.js';
+import { isPoolTimeout } from './sqlite-dialect.js';
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -30,6 +30,9 @@ export const mysqlDialect: StoreDialect = {
         charset: 'utf8mb4',
         // We keep timestamps as epoch milliseconds; no driver date conversion.
         dateStrings: true,
+        // A write sends its position reservation and INSERTs as one query (dialect.ts,
+        // PositionSql). Every value is a bound parameter, escaped by the driver.
+        multipleStatements: true,
         supportBigNumbers: true,
         bigNumberStrings: false,
         connectTimeout: Math.min(acquireTimeoutMs, 10_000),
@@ -61,13 +64,11 @@ export const mysqlDialect: StoreDialect = {
       await conn.end().catch(() => conn.destroy());
     }
   },
-  async reservePositions(trx, count) {
-    // LAST_INSERT_ID(expr) hands the new value back in the OK packet: one round trip.
-    const [result] = (await trx.raw(`UPDATE ${SEQUENCE_TABLE} SET last_seq = LAST_INSERT_ID(last_seq + ?) WHERE name = ?`, [
-      count,
-      SEQUENCE_NAME,
-    ])) as [{ affectedRows: number; insertId: number | string }];
-    return firstOfBlock(result.affectedRows === 1 ? result.insertId : undefined, count);
+  // A session variable carries the new last position to the INSERTs of the same query.
+  positions: {
+    reserve: `UPDATE ${SEQUENCE_TABLE} SET last_seq = (@notify_last_seq := last_seq + ?) WHERE name = '${SEQUENCE_NAME}'`,
+    position: '@notify_last_seq + ?',
+    oneRoundTrip: true,
   },
 };
 
