@@ -4,8 +4,14 @@
  * the send time the poster put in `data.t` and the receive time, both on the monotonic
  * clock shared by all threads and processes of the machine (see clock.mjs).
  *
+ * A notification counts once per socket: a tenant broadcast is one id received by every
+ * socket, and each of those receipts is a sample.
+ *
  * Commands (from the main thread, each answered with the same `reqId`):
- *   connect { clients: [{ url, token }], parallel } → { connected, failed, firstError }
+ *   connect { clients: [{ url, token }], parallel, deadline }
+ *                   → { connected, failed, notTried, firstError }; no new connection is
+ *                     started after `deadline` (clock.mjs time), so a gateway or machine
+ *                     that cannot take N sockets fails the bench in bounded time
  *   phase { name }  → starts recording notifications tagged `data.ph === name`, clears the last record
  *   count           → { unique, duplicates, stray }
  *   collect         → { sentAt[], recvAt[], unique, duplicates, stray }
@@ -24,40 +30,48 @@ function freshRecord() {
   return { sentAt: [], recvAt: [], ids: new Set(), duplicates: 0, stray: 0 };
 }
 
-function onNotification(notification) {
+function onNotification(socketIndex, notification) {
   const receivedAt = now();
   const data = notification.data ?? {};
   if (data.ph !== phase) {
     record.stray += 1;
     return;
   }
-  if (record.ids.has(notification.id)) {
+  const key = `${socketIndex}:${notification.id}`;
+  if (record.ids.has(key)) {
     record.duplicates += 1; // at-least-once transport; an app would drop it by id
     return;
   }
-  record.ids.add(notification.id);
+  record.ids.add(key);
   record.sentAt.push(data.t);
   record.recvAt.push(receivedAt);
 }
 
 function connectOne({ url, token }) {
   const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
-  socket.on('notification', onNotification);
-  sockets.push(socket);
+  const socketIndex = sockets.push(socket) - 1;
+  socket.on('notification', (notification) => onNotification(socketIndex, notification));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no notify:synced in time')), CONNECT_TIMEOUT_MS);
-    socket.once('connect_error', (error) => (clearTimeout(timer), reject(error)));
+    const timer = setTimeout(() => reject(new Error(`no notify:synced within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    socket.once('connect_error', (error) => (clearTimeout(timer), reject(new Error(describe(error)))));
     socket.once('notify:synced', () => (clearTimeout(timer), resolve()));
   });
 }
 
-async function connectAll(clients, parallel) {
+/** socket.io-client says "websocket error"; the cause (ECONNRESET, EMFILE, HTTP 503 …) is in `description`. */
+function describe(error) {
+  const cause = error.description?.error ?? error.description;
+  const detail = cause?.code ?? cause?.message ?? (typeof cause === 'string' || typeof cause === 'number' ? cause : null);
+  return detail ? `${error.message} (${detail})` : error.message;
+}
+
+async function connectAll(clients, parallel, deadline = Infinity) {
   let connected = 0;
   let failed = 0;
   let firstError = null;
   let next = 0;
   const lane = async () => {
-    while (next < clients.length) {
+    while (next < clients.length && now() < deadline) {
       const client = clients[next++];
       try {
         await connectOne(client);
@@ -69,7 +83,7 @@ async function connectAll(clients, parallel) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, clients.length) }, lane));
-  return { connected, failed, firstError };
+  return { connected, failed, notTried: clients.length - next, firstError };
 }
 
 const counts = () => ({ unique: record.ids.size, duplicates: record.duplicates, stray: record.stray });
@@ -78,7 +92,7 @@ parentPort.on('message', async ({ reqId, cmd, ...args }) => {
   let reply;
   switch (cmd) {
     case 'connect':
-      reply = await connectAll(args.clients, args.parallel);
+      reply = await connectAll(args.clients, args.parallel, args.deadline);
       break;
     case 'phase':
       phase = args.name;

@@ -23,6 +23,8 @@ export const SETUPS = {
   embedded: { label: 'embedded (SQLite file, 1 process)', instances: 1, services: false },
   mysql1: { label: 'MariaDB + Redis, 1 instance', instances: 1, services: true },
   mysql2: { label: 'MariaDB + Redis, 2 instances', instances: 2, services: true },
+  // 4 × DB_POOL_MAX (10) = 40 connections, well under MariaDB's default max_connections (151).
+  mysql4: { label: 'MariaDB + Redis, 4 instances', instances: 4, services: true },
 };
 
 const READY_TIMEOUT_MS = 60_000;
@@ -119,11 +121,18 @@ async function startGateway(extraEnv) {
     url,
     pid: child.pid,
     /** null while running; else how it ended and what it printed last. */
-    died: () => (child.exitCode === null && child.signalCode === null ? null : `exit ${child.exitCode ?? child.signalCode}:\n${output}`),
+    died: () => (child.exitCode === null && child.signalCode === null ? null : `${howItEnded(child)}:\n${output}`),
     rssKb: () => readRssKb(child.pid),
     cpuSeconds: () => readCpuSeconds(child.pid),
     stop,
   };
+}
+
+/** The bench never stops a gateway before its cleanup, so a clean exit means a signal from outside. */
+function howItEnded(child) {
+  if (child.signalCode) return `killed by ${child.signalCode}`;
+  if (child.exitCode === 0) return 'exit 0 (a clean shutdown: SIGTERM/SIGINT from outside the bench?)';
+  return `exit ${child.exitCode}`;
 }
 
 async function waitReady(url) {
@@ -195,10 +204,13 @@ async function createMysqlDatabase() {
 /** Sum of a gauge/counter from /metrics over every instance (no labels). */
 export async function metricSum(urls, name) {
   let sum = 0;
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    if (line) sum += Number(line.slice(name.length + 1));
-  }
+  for (const url of urls) sum += (await metricValue(url, name)) ?? 0;
   return sum;
+}
+
+/** One instance's value of a metric without labels; null when it does not report it. */
+export async function metricValue(url, name) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : null;
 }

@@ -1,13 +1,17 @@
 /**
  * The measurements, run in this order against one started setup:
  *   connectIdle   gateway RSS before/after N idle clients connect → RSS per socket
- *   latency       `count` POSTs at a fixed rate → POST→receipt p50/p95/p99/max
+ *   (broadcast    broadcast.mjs: N more sockets, tenant broadcasts; closed after)
+ *   latency       `count` notifications at a fixed rate → POST→receipt p50/p95/p99/max;
+ *                 single POSTs, or above what one process takes as single POSTs, small
+ *                 batches every 10 ms (postMode, see latencyPostMode)
  *   ingest        `concurrency` lanes POST flat out for `duration` → committed/s, and the
  *                 deliveries the clients received inside that window → deliveries/s
+ *   (batchIngest  batch-ingest.mjs: POST /api/notify flat out → committed/s, outbox drain)
  *   replay        one user misses `missed` notifications, reconnects with lastAckId →
  *                 time to `notify:synced` and how many were replayed
- * The naive-path comparison reruns connectIdle + ingest on fresh gateways started with
- * WRITE_BATCHING=false (run-bench.mjs).
+ * The naive-path comparison reruns connectIdle + ingest + batch ingest on
+ * fresh gateways started with WRITE_BATCHING=false (run-bench.mjs).
  * Each phase waits until everything it posted was received (or a timeout) before the
  * next starts, so one phase's backlog never pollutes the next one's figures.
  */
@@ -15,7 +19,21 @@ import { io } from 'socket.io-client';
 import { now, sleep } from './clock.mjs';
 import { startClientPool, tokenFor, userId } from './client-pool.mjs';
 import { metricSum } from './gateways.mjs';
-import { postAtRate, postFlatOut } from './poster.mjs';
+import { postAtRate, postBatchesAtRate, postFlatOut } from './poster.mjs';
+
+/**
+ * One gateway process takes ~100-170 single POSTs/s on a shared 2-core box; above this
+ * rate `--post-mode auto` sends the latency load as batches so that the figure measures
+ * the pipeline, not a queue of HTTP requests in front of it.
+ */
+export const SINGLE_POST_MAX_RATE = 100;
+/** Batch mode sends one request per tick carrying rate × tick / 1000 notifications. */
+export const BATCH_TICK_MS = 10;
+
+export function latencyPostMode(opts) {
+  if (opts.postMode !== 'auto') return opts.postMode;
+  return opts.rate > SINGLE_POST_MAX_RATE ? 'batch' : 'single';
+}
 
 /** Random, so that with 2 instances the recipient's instance is independent of the POST's. */
 const randomUser = (opts) => userId(Math.floor(Math.random() * opts.clients));
@@ -45,20 +63,33 @@ export async function connectIdle({ setup, opts }) {
 
 export async function latency({ pool, poster, opts }) {
   await pool.phase('lat');
-  const sent = await postAtRate(opts.count, opts.rate, () => poster.post(randomUser(opts), 'lat'));
+  const postMode = latencyPostMode(opts);
+  const start = now();
+  // Batch mode: each item carries its request's send time, so POST→receipt stays per notification.
+  const sent = postMode === 'batch'
+    ? await postBatchesAtRate(opts.count, opts.rate, BATCH_TICK_MS, (n) =>
+      poster.postBatch(Array.from({ length: n }, () => randomUser(opts)), 'lat'))
+    : await postAtRate(opts.count, opts.rate, () => poster.post(randomUser(opts), 'lat'));
   const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
   const { sentAt, recvAt } = await pool.collect();
   // How long after the last scheduled send the last response came: beyond a second the
   // gateway did not keep up with --rate and the figures are mostly queueing time.
   const responseLagMs = sent.elapsedMs - ((opts.count - 1) * 1000) / opts.rate;
+  // Likewise for the receipts: far behind the last response, the relay or the sockets
+  // did not keep up and the figures are mostly its queue.
+  const deliveryLagMs = recvAt.reduce((max, t) => Math.max(max, t), 0) - (start + sent.elapsedMs);
   return {
     rate: opts.rate,
+    clients: opts.clients,
+    postMode,
+    itemsPerRequest: postMode === 'batch' ? (opts.rate * BATCH_TICK_MS) / 1000 : 1,
     posted: sent.posted,
     committed: sent.committed,
     statuses: sent.statuses,
     firstError: sent.firstError,
     responseLagMs,
     saturated: responseLagMs > 1000,
+    deliveryLagMs,
     ...counts,
     ...summarize(recvAt.map((r, i) => r - sentAt[i])),
   };
@@ -150,7 +181,8 @@ export async function replay({ setup, poster, opts }) {
   return { missed: opts.missed, rounds, medianTotalMs: totals[Math.floor(totals.length / 2)] };
 }
 
-async function writeBatches(urls) {
+/** The gateway's notify_write_batch_size histogram: group commits and notifications in them. */
+export async function writeBatches(urls) {
   const [sum, count] = await Promise.all([
     metricSum(urls, 'notify_write_batch_size_sum'),
     metricSum(urls, 'notify_write_batch_size_count'),

@@ -1,24 +1,27 @@
 /**
- * The HTTP side of the load: `POST /api/notify/bench:event` over keep-alive connections,
- * to the setup's instances round-robin. The send time goes into `data.t` (monotonic ms,
- * clock.mjs) immediately before the request is handed to the agent, so time spent queued
- * for a connection counts as latency — an open-loop sender must not hide its own backlog.
+ * The HTTP side of the load, over keep-alive connections to the setup's instances
+ * round-robin: single POSTs (`POST /api/notify/bench:event`), tenant broadcasts, and
+ * batches (`POST /api/notify`, one result per item). The send time goes into `data.t`
+ * (monotonic ms, clock.mjs) immediately before the request is handed to the agent, so
+ * time spent queued for a connection counts as latency — an open-loop sender must not
+ * hide its own backlog.
  */
 import http from 'node:http';
 import { now } from './clock.mjs';
 
-const PATH = '/api/notify/bench:event';
+const KIND = 'bench:event';
+const SINGLE_PATH = `/api/notify/${KIND}`;
+const BATCH_PATH = '/api/notify';
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export function createPoster({ urls, apiKey, tenantId, maxSockets }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
-  const targets = urls.map((u) => new URL(PATH, u));
   let turn = 0;
 
-  /** Posts one notification for `userId` tagged with phase `ph`; resolves to { status, id }. */
-  function post(userId, ph) {
-    const target = targets[turn++ % targets.length];
-    const payload = JSON.stringify({ tenantId, userId, title: 'bench', data: { t: now(), ph } });
+  /** Resolves to { status, body } (body parsed when JSON), or status 0 and error. */
+  function send(path, body) {
+    const target = new URL(path, urls[turn++ % urls.length]);
+    const payload = JSON.stringify(body);
     return new Promise((resolve) => {
       const req = http.request(
         target,
@@ -28,19 +31,56 @@ export function createPoster({ urls, apiKey, tenantId, maxSockets }) {
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-api-key': apiKey },
         },
         (res) => {
-          let body = '';
+          let text = '';
           res.setEncoding('utf8');
-          res.on('data', (chunk) => (body += chunk));
-          res.on('end', () => resolve({ status: res.statusCode, id: res.statusCode === 201 ? JSON.parse(body).id : null }));
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, body: parseJson(text) }));
         },
       );
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no response in ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on('error', (error) => resolve({ status: 0, id: null, error: error.message }));
+      req.on('error', (error) => resolve({ status: 0, body: null, error: error.message }));
       req.end(payload);
     });
   }
 
-  return { post, close: () => agent.destroy() };
+  /** One notification for `userId`, tagged with phase `ph`; resolves to { status, id }. */
+  async function post(userId, ph) {
+    const res = await send(SINGLE_PATH, { tenantId, userId, title: 'bench', data: { t: now(), ph } });
+    return { status: res.status, id: res.status === 201 ? res.body.id : null, error: res.error };
+  }
+
+  /** One notification to every connected socket of `tenant`. */
+  async function postTenant(tenant, ph) {
+    const res = await send(SINGLE_PATH, { tenantId: tenant, scope: 'tenant', title: 'bench broadcast', data: { t: now(), ph } });
+    return { status: res.status, id: res.status === 201 ? res.body.id : null, error: res.error };
+  }
+
+  /**
+   * One request with one notification per user in `userIds`, all stamped with the same
+   * send time; resolves to one { status, id } per item (the request's status for every
+   * item when the request as a whole failed).
+   */
+  async function postBatch(userIds, ph) {
+    const data = { t: now(), ph };
+    const notifications = userIds.map((userId) => ({ kind: KIND, tenantId, userIds: [userId], title: 'bench', data }));
+    const res = await send(BATCH_PATH, { notifications });
+    const results = res.status === 200 && Array.isArray(res.body?.results) ? res.body.results : null;
+    if (!results) {
+      const error = res.error ?? `batch request answered ${res.status}: ${JSON.stringify(res.body?.error ?? res.body)}`;
+      return userIds.map(() => ({ status: res.status, id: null, error }));
+    }
+    return results.map((r) => ({ status: r.status, id: r.id ?? null, error: r.error ? `${r.error.code}: ${r.error.message}` : undefined }));
+  }
+
+  return { post, postTenant, postBatch, close: () => agent.destroy() };
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Open loop: `count` posts at a fixed `rate`/s, never waiting for responses to send the next. */
@@ -56,17 +96,48 @@ export async function postAtRate(count, rate, send) {
   return tally(await Promise.all(pending), now() - start);
 }
 
-/** Closed loop: `concurrency` lanes post back to back until `durationMs` passed or `count` were sent. */
+/**
+ * Open loop in batches: every `tickMs` one request carrying the notifications that fell
+ * due in that tick (rate × tick / 1000, carried over when fractional), until `count`.
+ * `sendBatch(n)` resolves to n item results.
+ */
+export async function postBatchesAtRate(count, rate, tickMs, sendBatch) {
+  const start = now();
+  const pending = [];
+  let sent = 0;
+  for (let tick = 1; sent < count; tick += 1) {
+    const n = Math.min(count, Math.floor((tick * rate * tickMs) / 1000)) - sent;
+    if (n > 0) {
+      pending.push(sendBatch(n));
+      sent += n;
+    }
+    if (sent >= count) break;
+    const wait = start + tick * tickMs - now();
+    if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+  }
+  return tally((await Promise.all(pending)).flat(), now() - start);
+}
+
+/**
+ * Closed loop: `concurrency` lanes send back to back until `durationMs` passed or `count`
+ * were sent. `send` resolves to one result, or an array of item results for a batch.
+ */
 export async function postFlatOut({ durationMs = Infinity, count = Infinity }, concurrency, send) {
   const start = now();
   const end = start + durationMs;
   const results = [];
   let i = 0;
+  let requests = 0;
   const lane = async () => {
-    while (now() < end && i < count) results.push(await send(i++));
+    while (now() < end && i < count) {
+      const result = await send(i++);
+      requests += 1;
+      if (Array.isArray(result)) results.push(...result);
+      else results.push(result);
+    }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return tally(results, now() - start);
+  return { ...tally(results, now() - start), requests };
 }
 
 function tally(results, elapsedMs) {

@@ -12,7 +12,17 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/** Runs the bench; on a non-zero exit the error carries what it printed, which says why. */
+async function run(file: string, args: string[], options: { cwd: string; timeout: number }): Promise<{ stdout: string }> {
+  try {
+    return await execFileAsync(file, args, options);
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${(error as Error).message}\n${stdout}\n${stderr}`);
+  }
+}
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'notify-bench-smoke-'));
 
