@@ -39,6 +39,8 @@ const OUTBOX_COLUMNS = ['message_id', 'seq', 'created_at'];
 
 export class PreparedWrite {
   private readonly statements: Statement[];
+  /** All statements as one multi-statement query, where the dialect allows it. */
+  private readonly oneQuery: Statement | null;
 
   /** Planned row i gets position `first + i` of the block reserved for all of `rows`. */
   constructor(rows: readonly PlannedRow[], now: number, private readonly positions: PositionSql) {
@@ -66,16 +68,16 @@ export class PreparedWrite {
       ...this.inserts('notify_inbox', INBOX_COLUMNS, inbox),
       ...this.inserts('notify_outbox', OUTBOX_COLUMNS, outbox),
     ];
+    this.oneQuery = positions.oneRoundTrip
+      ? { sql: this.statements.map((s) => s.sql).join(';\n'), bindings: this.statements.flatMap((s) => s.bindings) }
+      : null;
   }
 
   /** Reserves the positions and inserts every row, inside `trx` (which must be new). */
   async run(trx: Knex.Transaction): Promise<void> {
     let reserved: unknown;
-    if (this.positions.oneRoundTrip) {
-      const [results] = (await trx.raw(
-        this.statements.map((s) => s.sql).join(';\n'),
-        this.statements.flatMap((s) => s.bindings),
-      )) as [{ affectedRows: number }[]];
+    if (this.oneQuery) {
+      const [results] = (await trx.raw(this.oneQuery.sql, this.oneQuery.bindings)) as [{ affectedRows: number }[]];
       reserved = results[0]?.affectedRows;
     } else {
       for (const [i, { sql, bindings }] of this.statements.entries()) {
