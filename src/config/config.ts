@@ -68,7 +68,7 @@ const envSchema = z
     INBOX_RETENTION_DAYS: intFromEnv(1, 3650).default(30),
     /** Relay fallback poll when no wake-up arrives. @default 500 */
     RELAY_POLL_MS: intFromEnv(10, 60_000).default(500),
-    /** Outbox rows published per relay transaction. @default 500 */
+    /** Outbox rows emitted per relay batch. @default 500 */
     RELAY_BATCH_SIZE: intFromEnv(1, 5000).default(500),
     /** How often a follower tries to take the relay lease. @default 1000 */
     RELAY_LEASE_RETRY_MS: intFromEnv(50, 60_000).default(1000),

@@ -37,7 +37,7 @@ describe('parseConfig', () => {
       REPLAY_RETENTION_HOURS: 24,
       INBOX_RETENTION_DAYS: 30,
       RELAY_POLL_MS: 500,
-      RELAY_BATCH_SIZE: 200,
+      RELAY_BATCH_SIZE: 500,
       REPLAY_PAGE_SIZE: 200,
       DB_POOL_MAX: 10,
       DB_ACQUIRE_TIMEOUT_MS: 5000,
