@@ -39,7 +39,7 @@ export const mysqlDialect: StoreDialect = {
       } as Knex.MySql2ConnectionConfig,
       acquireConnectionTimeout: acquireTimeoutMs,
       // min 0: idle instances hold no connections (budget instances × max under max_connections).
-      pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000 },
+      pool: { min: 0, max: poolMax, idleTimeoutMillis: 30_000, afterCreate: boundLockWaits },
     };
   },
   isUnavailable(error) {
@@ -73,6 +73,29 @@ export const mysqlDialect: StoreDialect = {
 };
 
 const MIGRATION_LOCK_WAIT_S = 120;
+
+/** Seconds a write may wait for the sequence lock before it answers 503 (server default 50). */
+const LOCK_WAIT_S = 10;
+/** Seconds a write transaction may sit idle before the server kills it (MariaDB only). */
+const IDLE_WRITE_TRANSACTION_S = 30;
+
+type RawConnection = { query(sql: string, cb: (err: (Error & { errno?: number }) | null) => void): void };
+
+/**
+ * Every write takes the one sequence row lock (PositionSql), so a stuck holder stops all
+ * writes: waiters give up after LOCK_WAIT_S, and on MariaDB a holder whose client went
+ * silent mid-transaction (frozen process, lost network) is killed after
+ * IDLE_WRITE_TRANSACTION_S instead of the server's hours-long wait_timeout.
+ */
+function boundLockWaits(conn: RawConnection, done: (err: Error | null, conn: RawConnection) => void): void {
+  conn.query(`SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_S}`, (err) => {
+    if (err) return done(err, conn);
+    conn.query(`SET SESSION idle_write_transaction_timeout = ${IDLE_WRITE_TRANSACTION_S}`, (idleErr) => {
+      // 1193 = unknown system variable: MySQL has no such setting.
+      done(idleErr && idleErr.errno !== 1193 ? idleErr : null, conn);
+    });
+  });
+}
 
 function isFatalDriverError(error: unknown): boolean {
   return Boolean(error && typeof error === 'object' && (error as { fatal?: unknown }).fatal === true);
