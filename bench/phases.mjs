@@ -17,7 +17,7 @@
  */
 import { io } from 'socket.io-client';
 import { now, sleep } from './clock.mjs';
-import { startClientPool, tokenFor, userId } from './client-pool.mjs';
+import { fileLimitProblem, startClientPool, tokenFor, userId } from './client-pool.mjs';
 import { metricSum } from './gateways.mjs';
 import { postAtRate, postBatchesAtRate, postFlatOut } from './poster.mjs';
 
@@ -39,6 +39,8 @@ export function latencyPostMode(opts) {
 const randomUser = (opts) => userId(Math.floor(Math.random() * opts.clients));
 
 export async function connectIdle({ setup, opts }) {
+  const tooMany = fileLimitProblem(opts.clients);
+  if (tooMany) throw new Error(tooMany);
   await sleep(opts.settleMs);
   const beforeKb = setup.rssKb();
   const started = now();

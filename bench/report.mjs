@@ -109,15 +109,20 @@ export function formatSummary(results, opts) {
     [`batch ingest committed/s (${opts.batchLanes} × ${opts.batchSize})`, ...cells((r) => int(r.batch.committedPerSec))],
     ['batch ingest: outbox drained after', ...cells((r) => (r.batch.outbox.drained ? s(r.batch.outbox.drainMsAfterLastPost) : 'NOT'))],
     ['batch ingest: all received after', ...cells((r) => (r.batch.deliveries.drained ? s(r.batch.deliveries.drainMsAfterLastPost) : 'NOT'))],
-    ['naive committed/s (single POSTs)', ...cells((r) => int(r.naive.ingest.committedPerSec))],
-    ['naive committed/s (batch requests)', ...cells((r) => int(r.naive.batch.committedPerSec))],
-    ['batched ÷ naive (single POSTs)', ...cells((r) => (r.naive.available ? times(r.naive.ratio) : 'n/a'))],
-    ['batched ÷ naive (batch requests)', ...cells((r) => (r.naive.available ? times(r.naive.batchRatio) : 'n/a'))],
-    ['batch ingest ÷ naive single POSTs', ...cells((r) => (r.naive.available ? times(r.naive.batchVsNaiveSingle) : 'n/a'))],
-    [`broadcast: reaches all (median max)`, ...cells((r) => (r.broadcast.medianMaxMs === null ? 'NOT all' : ms(r.broadcast.medianMaxMs)))],
-    ['broadcast: sockets', ...cells((r) => int(r.broadcast.clients))],
+    ...(opts.naive ? [
+      ['naive committed/s (single POSTs)', ...cells((r) => int(r.naive.ingest.committedPerSec))],
+      ['naive committed/s (batch requests)', ...cells((r) => int(r.naive.batch.committedPerSec))],
+      ['batched ÷ naive (single POSTs)', ...cells((r) => (r.naive.available ? times(r.naive.ratio) : 'n/a'))],
+      ['batched ÷ naive (batch requests)', ...cells((r) => (r.naive.available ? times(r.naive.batchRatio) : 'n/a'))],
+      ['batch ingest ÷ naive single POSTs', ...cells((r) => (r.naive.available ? times(r.naive.batchVsNaiveSingle) : 'n/a'))],
+    ] : []),
+    ...(opts.broadcastClients > 0 ? [
+      [`broadcast to ${opts.broadcastClients}: reaches all`, ...cells((r) => (r.broadcast.medianMaxMs === null ? 'NOT all' : ms(r.broadcast.medianMaxMs)))],
+    ] : []),
     [`RSS per idle socket (N=${opts.clients})`, ...cells((r) => kb(r.rss.perSocketKb))],
-    [`RSS per idle socket (N=${opts.broadcastClients})`, ...cells((r) => kb(r.broadcast.rss.perSocketKb))],
+    ...(opts.broadcastClients > 0 ? [
+      [`RSS per idle socket (N=${opts.broadcastClients} more)`, ...cells((r) => kb(r.broadcast.rss.perSocketKb))],
+    ] : []),
     [`replay ${opts.missed} missed (median)`, ...cells((r) => ms(r.replay.medianTotalMs))],
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
