@@ -10,11 +10,11 @@
  * Both are bounded by `batchDrainMs`; past it the phase reports what was left instead of
  * failing, so a relay that cannot keep up shows as a number, not a hang.
  */
+import { userId } from './client-pool.mjs';
 import { now, sleep } from './clock.mjs';
 import { metricValue } from './gateways.mjs';
 import { summarize, writeBatches } from './phases.mjs';
 import { postFlatOut } from './poster.mjs';
-import { userId } from './client-pool.mjs';
 
 const OUTBOX_POLL_MS = 50;
 

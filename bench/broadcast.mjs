@@ -70,7 +70,8 @@ export async function broadcast({ setup, poster, opts }) {
   } finally {
     await pool.close();
     // 10,000 disconnects keep the gateway busy for a while: the next phase must not time them.
-    await waitForSockets(setup.urls, seenBefore, opts.broadcastTimeoutMs);
+    // (A gateway that died fails the setup with its own message: do not hide it behind a fetch error.)
+    await waitForSockets(setup.urls, seenBefore, opts.broadcastTimeoutMs).catch(() => {});
     await sleep(opts.settleMs);
   }
 }

@@ -25,7 +25,8 @@
  *      notify_outbox_backlog 0) and the client drain (→ every one received).
  *   5. RSS per idle socket: gateway VmRSS (/proc, all instances) before and after
  *      --clients (1000) sockets connect, ÷ N; again for the broadcast sockets (7).
- *      Approximate: includes heap the handshakes left that GC has not returned.
+ *      Approximate: includes heap the handshakes left that GC has not returned, and at
+ *      small N the process's fixed growth; the larger N gives the steadier figure.
  *   6. reconnect + replay: one user misses --missed (500) notifications, reconnects with
  *      lastAckId → time from io() to `notify:synced` (median of 3 rounds), replayed count.
  *   7. tenant broadcast (runs right after the clients connect, before any load):
