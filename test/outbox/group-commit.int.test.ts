@@ -92,4 +92,27 @@ describe('group commit', () => {
     expect('error' in outcomes[0]!).toBe(true);
     expect(outcomes.slice(1).map((o) => 'ok' in o && !o.ok.deduped)).toEqual([true, true]);
   });
+
+  it('stores text that looks like SQL literally, with consecutive positions in request order', async () => {
+    // On MySQL a batch is one multi-statement query: values must stay bound values.
+    const user = uniqueUser();
+    const titles = [
+      "'); DROP TABLE notify_messages; --",
+      'why? because; @notify_last_seq + 1',
+      'back\\slash \\\' quote " double',
+      'emoji 🚀 and ? and ?? and :named',
+    ];
+    const { body } = await postBatch(titles.map((title) => ({ kind: 'load:literal', userId: user, title, body: title })));
+    const ids = body.results.map((r) => r.id as string);
+    expect(body.results.map((r) => r.status)).toEqual(titles.map(() => 201));
+    const rows: { id: string; title: string; body: string; seq: number | string }[] = await gw.gateway.store
+      .db('notify_messages')
+      .whereIn('id', ids)
+      .select('id', 'title', 'body', 'seq');
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(ids.map((id) => byId.get(id)?.title)).toEqual(titles);
+    expect(ids.map((id) => byId.get(id)?.body)).toEqual(titles);
+    const seqs = ids.map((id) => Number(byId.get(id)?.seq));
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+  });
 });
