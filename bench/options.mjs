@@ -28,7 +28,7 @@ const SCALE = { clients: 5000, rate: 2000, count: 20_000 };
 
 /**
  * The issue's setups. mysql2 runs when named: each setup adds ~2 minutes, mostly
- * connecting the 10,000 broadcast sockets, and the default run should stay under ~8.
+ * connecting the 10,000 broadcast sockets, and the default run should stay well under ~8.
  */
 const DEFAULT_SETUPS = ['embedded', 'mysql1', 'mysql4'];
 const NUMERIC = {
@@ -58,7 +58,7 @@ export const USAGE = `npm run bench -- [options]
   --smoke                  tiny numbers, seconds per setup (the smoke test runs it)
   --no-naive               skip the WRITE_BATCHING=false comparison
   --no-build --out DIR --help
-A default run (3 setups, naive pass included) takes about 6-7 minutes on a 2-core box.
+A default run (3 setups, naive pass included) takes about 5-6 minutes on a 2-core box.
 The latency target (p99 at 2,000/s with 5,000 clients): npm run bench -- --scale --setups mysql4
 `;
 

@@ -48,7 +48,7 @@
  *   p99 ≤ 50 ms at 2,000/s, 5,000 clients `npm run bench -- --scale --setups mysql4`
  *                                         (= --clients 5000 --rate 2000 --count 20000,
  *                                         batch post mode; add other setups as wanted)
- * A default run (3 setups, naive pass) takes about 6-7 minutes on the shared 2-core box,
+ * A default run (3 setups, naive pass) takes about 5-6 minutes on the shared 2-core box,
  * a third of it connecting broadcast sockets; `--setups`, `--broadcast-clients` narrow it.
  *
  * Results: a table per setup, a summary table, and JSON in bench/results/<timestamp>.json
