@@ -27,6 +27,12 @@ export const SETUPS = {
   mysql4: { label: 'MariaDB + Redis, 4 instances', instances: 4, services: true },
 };
 
+/**
+ * Extra node flags for every gateway, e.g. to profile it under load:
+ * BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/notify-prof" npm run bench -- …
+ * (a profile is written when the gateway stops at the end of its setup).
+ */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -81,7 +87,7 @@ export async function startSetup(name, extraEnv = {}) {
 
 async function startGateway(extraEnv) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...GATEWAY_NODE_ARGS, 'dist/src/main.js'], {
     // Only what the gateway needs: nothing from the caller's environment leaks into the setup.
     env: {
       PATH: process.env.PATH,

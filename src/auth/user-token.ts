@@ -3,6 +3,7 @@
  * from the token header: HS256 with JWT_SECRET, RS256/ES256 with JWT_PUBLIC_KEY. This
  * rules out `alg: none` and HS/RS confusion (a token HMAC-signed with the public key).
  */
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { TENANT_ID, type Config } from '../config/config.js';
 
@@ -25,8 +26,13 @@ const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/u;
 export type TokenVerifier = (token: unknown) => Principal;
 
 export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWT_PUBLIC_KEY' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>): TokenVerifier {
-  const key = config.JWT_PUBLIC_KEY ?? config.JWT_SECRET;
-  if (!key) throw new Error('no JWT_SECRET or JWT_PUBLIC_KEY configured');
+  if (!config.JWT_PUBLIC_KEY && !config.JWT_SECRET) throw new Error('no JWT_SECRET or JWT_PUBLIC_KEY configured');
+  // A key object made once: given a string, jsonwebtoken parses it on every verify (first
+  // as a PEM public key, failing, for an HMAC secret) — about 1 ms per token, which a
+  // reconnect storm of thousands of sockets pays in full.
+  const key: KeyObject = config.JWT_PUBLIC_KEY
+    ? createPublicKey(config.JWT_PUBLIC_KEY)
+    : createSecretKey(Buffer.from(config.JWT_SECRET!, 'utf8'));
   const options: jwt.VerifyOptions = {
     algorithms: config.JWT_PUBLIC_KEY ? ['RS256', 'ES256'] : ['HS256'],
     ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
