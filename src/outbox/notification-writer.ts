@@ -70,11 +70,9 @@ export class NotificationWriter {
     }
     const id = this.hooks.newId?.() ?? uuidv7();
     try {
-      const prepared = new PreparedWrite([{ id, input }], now, this.store.dialect.positions);
-      await this.store.db.transaction(async (trx) => {
-        await prepared.run(trx);
-        await this.hooks.beforeCommit?.(id);
-      });
+      const { statements } = new PreparedWrite([{ id, input }], now, this.store.dialect.positions);
+      const { beforeCommit } = this.hooks;
+      await this.store.dialect.runWrite(this.store.db, statements, beforeCommit && (() => beforeCommit(id)));
     } catch (error) {
       if (input.dedupeKey && this.store.dialect.isUniqueViolation(error)) {
         const winner = await this.findByDedupeKey(input.tenantId, input.dedupeKey);
@@ -106,11 +104,15 @@ export class NotificationWriter {
     });
     if (planned.length > 0) {
       try {
-        const prepared = new PreparedWrite(planned, now, this.store.dialect.positions);
-        await this.store.db.transaction(async (trx) => {
-          await prepared.run(trx);
-          for (const row of planned) await this.hooks.beforeCommit?.(row.id);
-        });
+        const { statements } = new PreparedWrite(planned, now, this.store.dialect.positions);
+        const { beforeCommit } = this.hooks;
+        await this.store.dialect.runWrite(
+          this.store.db,
+          statements,
+          beforeCommit && (async () => {
+            for (const row of planned) await beforeCommit(row.id);
+          }),
+        );
       } catch (error) {
         if (this.store.dialect.isUnavailable(error)) return inputs.map(() => ({ error }));
         return this.writeEachAlone(inputs, now);

@@ -4,12 +4,11 @@
  * A write holds the sequence row lock from its first statement to COMMIT, and every
  * other write waits for it (notification-writer.ts). So nothing slow may happen inside:
  * the SQL and bindings are built here, beforehand. Positions are SQL expressions on the
- * block just reserved (StoreDialect.positions), so nothing is filled in afterwards, and
- * where the driver allows it the reservation and every INSERT go as one query: the lock
- * is then held for the server's work and the COMMIT, not for client round trips.
+ * block just reserved (StoreDialect.positions), so nothing is filled in afterwards; on
+ * MySQL the whole transaction then goes as one query (mysql-dialect.ts, runWrite).
  */
 import type { Knex } from 'knex';
-import type { PositionSql } from '../store/dialect.js';
+import type { PositionSql, WriteStatement } from '../store/dialect.js';
 import { encodeData } from '../store/message-codec.js';
 import type { NotificationInput } from './notification-writer.js';
 
@@ -19,11 +18,6 @@ const ROWS_PER_STATEMENT = 500;
 export interface PlannedRow {
   id: string;
   input: NotificationInput;
-}
-
-interface Statement {
-  sql: string;
-  bindings: Knex.Value[];
 }
 
 /** A cell that is a position: `binding` is its offset from the last position of the block. */
@@ -38,9 +32,8 @@ const INBOX_COLUMNS = ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at'
 const OUTBOX_COLUMNS = ['message_id', 'seq', 'created_at'];
 
 export class PreparedWrite {
-  private readonly statements: Statement[];
-  /** All statements as one multi-statement query, where the dialect allows it. */
-  private readonly oneQuery: Statement | null;
+  /** The reservation, then the INSERTs: what StoreDialect.runWrite runs as one transaction. */
+  readonly statements: WriteStatement[];
 
   /** Planned row i gets position `first + i` of the block reserved for all of `rows`. */
   constructor(rows: readonly PlannedRow[], now: number, private readonly positions: PositionSql) {
@@ -68,29 +61,10 @@ export class PreparedWrite {
       ...this.inserts('notify_inbox', INBOX_COLUMNS, inbox),
       ...this.inserts('notify_outbox', OUTBOX_COLUMNS, outbox),
     ];
-    this.oneQuery = positions.oneRoundTrip
-      ? { sql: this.statements.map((s) => s.sql).join(';\n'), bindings: this.statements.flatMap((s) => s.bindings) }
-      : null;
   }
 
-  /** Reserves the positions and inserts every row, inside `trx` (which must be new). */
-  async run(trx: Knex.Transaction): Promise<void> {
-    let reserved: unknown;
-    if (this.oneQuery) {
-      const [results] = (await trx.raw(this.oneQuery.sql, this.oneQuery.bindings)) as [{ affectedRows: number }[]];
-      reserved = results[0]?.affectedRows;
-    } else {
-      for (const [i, { sql, bindings }] of this.statements.entries()) {
-        const result = (await trx.raw(sql, bindings)) as { changes?: number };
-        if (i === 0) reserved = result.changes;
-      }
-    }
-    // Without the sequence row every position would be NULL (or stale): never commit that.
-    if (reserved !== 1) throw new Error('notify_sequence has no position row: run the migrations');
-  }
-
-  private inserts(table: string, columns: string[], rows: Cell[][]): Statement[] {
-    const statements: Statement[] = [];
+  private inserts(table: string, columns: string[], rows: Cell[][]): WriteStatement[] {
+    const statements: WriteStatement[] = [];
     for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
       const bindings: Knex.Value[] = [];
       const tuples = rows.slice(start, start + ROWS_PER_STATEMENT).map((cells) => {

@@ -15,6 +15,17 @@ export interface StoreDialect {
   withMigrationLock<T>(url: string, fn: () => Promise<T>): Promise<T>;
   /** How a write takes its positions (see outbox/notification-writer.ts). */
   readonly positions: PositionSql;
+  /**
+   * Runs one write as one transaction: `statements[0]` reserves its positions (and must
+   * change exactly one row, else nothing commits), the rest insert its rows.
+   * `beforeCommit` is a test seam that parks the open transaction before COMMIT.
+   */
+  runWrite(db: Knex, statements: readonly WriteStatement[], beforeCommit?: () => Promise<void>): Promise<void>;
+}
+
+export interface WriteStatement {
+  sql: string;
+  bindings: Knex.Value[];
 }
 
 /**
@@ -26,11 +37,11 @@ export interface PositionSql {
   reserve: string;
   /** The remembered last position plus `?`: row i of n gets the binding i - n + 1. */
   position: string;
-  /**
-   * True when the reserve statement and the INSERTs may go as one multi-statement query:
-   * the lock is then held for the server's work only, not for client round trips.
-   */
-  oneRoundTrip: boolean;
+}
+
+/** Without its sequence row a write would store NULL positions: never commit that. */
+export function noSequenceRow(): Error {
+  return new Error('notify_sequence has no position row: run the migrations');
 }
 
 export function errorCode(error: unknown): string | undefined {

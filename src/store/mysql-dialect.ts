@@ -65,12 +65,54 @@ export const mysqlDialect: StoreDialect = {
     }
   },
   // A session variable carries the new last position to the INSERTs of the same query.
+  // Without the sequence row it stays NULL and the guard fails the query ("Subquery
+  // returns more than 1 row", whatever the sql_mode), so nothing commits.
   positions: {
-    reserve: `UPDATE ${SEQUENCE_TABLE} SET last_seq = (@notify_last_seq := last_seq + ?) WHERE name = '${SEQUENCE_NAME}'`,
+    reserve: [
+      'SET @notify_last_seq = NULL',
+      `UPDATE ${SEQUENCE_TABLE} SET last_seq = (@notify_last_seq := last_seq + ?) WHERE name = '${SEQUENCE_NAME}'`,
+      'SET @notify_guard = (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE @notify_last_seq IS NULL)',
+    ].join(';\n'),
     position: '@notify_last_seq + ?',
-    oneRoundTrip: true,
+  },
+  /**
+   * One round trip: START TRANSACTION … COMMIT go as one multi-statement query, so the
+   * sequence lock every write waits for is held for the server's work and the commit
+   * only, never across a client round trip (whose event loop may be busy, or whose
+   * process may be descheduled). The test seam takes the ordinary path instead.
+   */
+  async runWrite(db, statements, beforeCommit) {
+    const sql = statements.map((s) => s.sql).join(';\n');
+    const bindings = statements.flatMap((s) => s.bindings);
+    if (beforeCommit) {
+      await db.transaction(async (trx) => {
+        await trx.raw(sql, bindings);
+        await beforeCommit();
+      });
+      return;
+    }
+    const conn = (await db.client.acquireConnection()) as DriverConnection;
+    try {
+      await query(conn, `START TRANSACTION;\n${sql};\nCOMMIT`, bindings);
+    } catch (error) {
+      // A failed statement stops the query: the transaction is still open on this connection.
+      await query(conn, 'ROLLBACK', []).catch(() => conn.destroy());
+      throw error;
+    } finally {
+      db.client.releaseConnection(conn);
+    }
   },
 };
+
+/** The mysql2 connection under knex's pool (callback API). */
+interface DriverConnection {
+  query(sql: string, values: unknown[], cb: (err: Error | null) => void): void;
+  destroy(): void;
+}
+
+function query(conn: DriverConnection, sql: string, values: unknown[]): Promise<void> {
+  return new Promise((resolve, reject) => conn.query(sql, values, (err) => (err ? reject(err) : resolve())));
+}
 
 const MIGRATION_LOCK_WAIT_S = 120;
 
@@ -79,7 +121,6 @@ const LOCK_WAIT_S = 10;
 /** Seconds a write transaction may sit idle before the server kills it (MariaDB only). */
 const IDLE_WRITE_TRANSACTION_S = 30;
 
-type RawConnection = { query(sql: string, cb: (err: (Error & { errno?: number }) | null) => void): void };
 
 /**
  * Every write takes the one sequence row lock (PositionSql), so a stuck holder stops all
@@ -87,14 +128,14 @@ type RawConnection = { query(sql: string, cb: (err: (Error & { errno?: number })
  * silent mid-transaction (frozen process, lost network) is killed after
  * IDLE_WRITE_TRANSACTION_S instead of the server's hours-long wait_timeout.
  */
-function boundLockWaits(conn: RawConnection, done: (err: Error | null, conn: RawConnection) => void): void {
-  conn.query(`SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_S}`, (err) => {
-    if (err) return done(err, conn);
-    conn.query(`SET SESSION idle_write_transaction_timeout = ${IDLE_WRITE_TRANSACTION_S}`, (idleErr) => {
-      // 1193 = unknown system variable: MySQL has no such setting.
-      done(idleErr && idleErr.errno !== 1193 ? idleErr : null, conn);
-    });
-  });
+function boundLockWaits(conn: DriverConnection, done: (err: Error | null, conn: DriverConnection) => void): void {
+  query(conn, `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_S}`, [])
+    .then(() =>
+      query(conn, `SET SESSION idle_write_transaction_timeout = ${IDLE_WRITE_TRANSACTION_S}`, []).catch((err: { errno?: number }) => {
+        if (err.errno !== 1193) throw err; // unknown system variable: MySQL has no such setting
+      }),
+    )
+    .then(() => done(null, conn), (err: Error) => done(err, conn));
 }
 
 function isFatalDriverError(error: unknown): boolean {

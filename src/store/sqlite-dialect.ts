@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
-import { errorCode, type StoreDialect } from './dialect.js';
+import { errorCode, noSequenceRow, type StoreDialect } from './dialect.js';
 
 export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
@@ -47,7 +47,15 @@ export const sqliteDialect: StoreDialect = {
   positions: {
     reserve: `UPDATE ${SEQUENCE_TABLE} SET last_seq = last_seq + ? WHERE name = '${SEQUENCE_NAME}'`,
     position: `(SELECT last_seq FROM ${SEQUENCE_TABLE} WHERE name = '${SEQUENCE_NAME}') + ?`,
-    oneRoundTrip: false,
+  },
+  async runWrite(db, statements, beforeCommit) {
+    await db.transaction(async (trx) => {
+      for (const [i, { sql, bindings }] of statements.entries()) {
+        const result = (await trx.raw(sql, bindings)) as { changes?: number };
+        if (i === 0 && result.changes !== 1) throw noSequenceRow();
+      }
+      await beforeCommit?.();
+    });
   },
 };
 
