@@ -7,9 +7,11 @@
  *   writes commit in position order, so what the relay can see is always every committed
  *   position, and reading `ORDER BY seq` is commit order. A row that commits late simply
  *   has a higher position. The relay never writes a position.
- * - Emit, then delete the outbox rows. A crash between the two leaves them behind; the
- *   next holder emits them again, in the same order. Delivery is therefore
- *   at-least-once; clients drop duplicates by id.
+ * - Emit, then delete the outbox rows. The holder remembers the last position it
+ *   emitted and reads past it, so the delete runs in the background, off the path of the
+ *   next batch (one at a time, coalesced). A crash before a delete leaves rows behind;
+ *   the next holder starts from the outbox and emits them again, in the same order.
+ *   Delivery is therefore at-least-once; clients drop duplicates by id.
  * - Woken right after a local commit, by other instances through the adapter, and by a
  *   poll every RELAY_POLL_MS as the fallback when a wake-up is lost.
  */
@@ -38,11 +40,8 @@ export interface RelayHooks {
   afterEmit?: (batch: readonly Publication[]) => Promise<void>;
 }
 
-interface OutboxRow {
-  id: number | string;
-  message_id: string;
-  seq: number | string | null;
-}
+/** An outbox row with its message (null when retention already removed it). */
+type OutboxEntry = { outbox_seq: number | string; outbox_message_id: string } & ({ id: string } & MessageRow | { id: null });
 
 export const userRoom = (tenantId: string, userId: string) => `user:${tenantId}:${userId}`;
 export const tenantRoom = (tenantId: string) => `tenant:${tenantId}`;
@@ -53,6 +52,9 @@ export class OutboxRelay {
   private wakeWaiter: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private readonly batchListeners: (() => void)[] = [];
+  /** Last position emitted in this lease term; null = start from the outbox. */
+  private emittedThrough: number | null = null;
+  private readonly pruning = { through: 0, running: null as Promise<void> | null };
 
   constructor(
     private readonly store: Store,
@@ -89,6 +91,7 @@ export class OutboxRelay {
     this.stopped = true;
     this.wake();
     await this.loop;
+    await this.pruning.running;
     await this.lease.release();
   }
 
@@ -100,6 +103,7 @@ export class OutboxRelay {
           await this.waitForWake(this.options.leaseRetryMs, false);
           continue;
         }
+        this.emittedThrough = null; // a new term: what the last holder left is re-emitted
       }
       try {
         const published = await this.relayOnce();
@@ -113,52 +117,72 @@ export class OutboxRelay {
     }
   }
 
-  /** One batch: the lowest positions still in the outbox, emitted in order, then deleted. */
+  /** One batch: the next positions after the last one emitted, in order; deleted later. */
   async relayOnce(): Promise<number> {
     if (!this.lease.isHeld()) return 0;
-    const rows: OutboxRow[] = await this.store.db('notify_outbox')
-      .whereNotNull('seq') // NULL only from an instance older than migration 002, still running
-      .orderBy('seq')
+    const after = this.emittedThrough;
+    const entries: OutboxEntry[] = await this.store.db('notify_outbox as o')
+      .leftJoin('notify_messages as m', 'm.id', 'o.message_id')
+      .whereNotNull('o.seq') // NULL only from an instance older than migration 002, still running
+      .modify((q) => (after === null ? q : q.where('o.seq', '>', after)))
+      .orderBy('o.seq')
       .limit(this.options.batchSize)
-      .select('id', 'message_id', 'seq');
-    if (rows.length === 0 || !this.lease.isHeld()) return 0;
+      .select('o.seq as outbox_seq', 'o.message_id as outbox_message_id', ...MESSAGE_COLUMNS.map((c) => `m.${c}`));
+    if (entries.length === 0 || !this.lease.isHeld()) return 0;
 
-    const batch = await this.loadPublications(rows);
+    const batch = await this.toPublications(entries);
     await this.hooks.beforeEmit?.(batch);
     const now = Date.now();
     for (const publication of batch) {
       if (!isExpired(publication, now)) this.publish(publication);
     }
     await this.hooks.afterEmit?.(batch);
-    await this.store.db('notify_outbox')
-      .whereIn('id', rows.map((r) => r.id))
-      .delete();
+    this.emittedThrough = toNumber(entries[entries.length - 1]!.outbox_seq);
+    this.prune(this.emittedThrough!);
     for (const listener of this.batchListeners) listener();
-    return rows.length;
+    return entries.length;
   }
 
-  private async loadPublications(rows: OutboxRow[]): Promise<Publication[]> {
-    const ids = rows.map((r) => r.message_id);
-    const messages: MessageRow[] = await this.store.db('notify_messages').whereIn('id', ids).select(MESSAGE_COLUMNS);
-    const recipients: { message_id: string; user_id: string }[] = await this.store.db('notify_inbox')
-      .whereIn('message_id', ids)
-      .select('message_id', 'user_id');
+  /** Deletes emitted rows up to `through`: one DELETE at a time, later calls coalesced. */
+  private prune(through: number): void {
+    this.pruning.through = Math.max(this.pruning.through, through);
+    if (this.pruning.running) return;
+    this.pruning.running = (async () => {
+      let done = 0;
+      while (done < this.pruning.through) {
+        const target = this.pruning.through;
+        try {
+          await this.store.db('notify_outbox').where('seq', '<=', target).delete();
+        } catch (error) {
+          // Left for the next batch's prune (or the next holder, which re-emits them).
+          this.logger.warn({ err: error }, 'outbox prune failed');
+          break;
+        }
+        done = target;
+      }
+      this.pruning.running = null;
+    })();
+  }
+
+  private async toPublications(entries: OutboxEntry[]): Promise<Publication[]> {
+    const personal = entries.filter((e) => e.id !== null && e.scope !== 'tenant').map((e) => e.outbox_message_id);
+    const recipients: { message_id: string; user_id: string }[] =
+      personal.length === 0 ? [] : await this.store.db('notify_inbox').whereIn('message_id', personal).select('message_id', 'user_id');
     const byMessage = new Map<string, string[]>();
     for (const r of recipients) {
       const list = byMessage.get(r.message_id) ?? [];
       list.push(r.user_id);
       byMessage.set(r.message_id, list);
     }
-    const messageById = new Map(messages.map((m) => [m.id, m]));
-    return rows.flatMap((row) => {
-      const message = messageById.get(row.message_id);
-      if (!message) return [];
+    return entries.flatMap((entry) => {
+      if (entry.id === null) return [];
+      const message = entry as OutboxEntry & MessageRow;
       const rooms =
         message.scope === 'tenant'
           ? [tenantRoom(message.tenant_id)]
           : (byMessage.get(message.id) ?? []).map((u) => userRoom(message.tenant_id, u));
       const expiresAt = toNumber(message.expires_at);
-      return [{ seq: toNumber(row.seq) ?? 0, rooms, notification: toWire(message), expiresAt }];
+      return [{ seq: toNumber(entry.outbox_seq) ?? 0, rooms, notification: toWire(message), expiresAt }];
     });
   }
 

@@ -90,7 +90,7 @@ describe('replay walks commit order on the production write path', () => {
     try {
       await stall('notify_messages').insert({
         id: uuidv7(), tenant_id: 'default', kind: 'test:stall', scope: 'user', title: 'stall',
-        priority: 'normal', dedupe_key: dedupeKey, seq: null, created_at: Date.now(),
+        priority: 'medium', dedupe_key: dedupeKey, seq: null, created_at: Date.now(),
       });
       nextIds.push(higherId);
       const higherWrite = notifyUser(url, user, 'higher id, stalled inside its transaction', { dedupeKey });

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 const input = (title: string): NotificationInput => ({
-  tenantId: 'default', kind: 'test:guard', scope: 'user', userIds: ['u1', 'u2'], title, priority: 'normal',
+  tenantId: 'default', kind: 'test:guard', scope: 'user', userIds: ['u1', 'u2'], title, priority: 'medium',
 });
 
 it('fails the write and stores nothing when the sequence row is missing', async () => {
