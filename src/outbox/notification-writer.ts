@@ -21,7 +21,7 @@
  *   outage (a dedupe race with another instance, one bad row) every item is retried on
  *   its own, so a failing item never fails its neighbours.
  */
-import { v7 as uuidv7 } from 'uuid';
+import { newMessageId } from './message-id.js';
 import type { Store } from '../store/store.js';
 import { type Priority, type Scope } from '../store/message-codec.js';
 import { PreparedWrite, type PlannedRow } from './prepared-inserts.js';
@@ -68,7 +68,7 @@ export class NotificationWriter {
       const existing = await this.findByDedupeKey(input.tenantId, input.dedupeKey);
       if (existing) return { id: existing, deduped: true };
     }
-    const id = this.hooks.newId?.() ?? uuidv7();
+    const id = this.hooks.newId?.() ?? newMessageId();
     try {
       const { statements } = new PreparedWrite([{ id, input }], now, this.store.dialect.positions);
       const { beforeCommit } = this.hooks;
@@ -97,7 +97,7 @@ export class NotificationWriter {
       if (existing) return void (outcomes[index] = { ok: { id: existing, deduped: true } });
       const first = key ? firstByKey.get(key) : undefined;
       if (first) return void repeats.push({ index, of: first });
-      const row = { id: this.hooks.newId?.() ?? uuidv7(), input };
+      const row = { id: this.hooks.newId?.() ?? newMessageId(), input };
       if (key) firstByKey.set(key, row);
       planned.push(row);
       outcomes[index] = { ok: { id: row.id, deduped: false, recipients: input.userIds.length } };

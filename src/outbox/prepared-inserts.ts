@@ -20,16 +20,18 @@ export interface PlannedRow {
   input: NotificationInput;
 }
 
-/** A cell that is a position: `binding` is its offset from the last position of the block. */
-class Position {
-  constructor(readonly binding: number) {}
+interface Table {
+  name: string;
+  /** `seq` is written as the dialect's position expression; its binding is the row's offset. */
+  columns: readonly string[];
 }
 
-type Cell = Knex.Value | Position;
-
-const MESSAGE_COLUMNS = ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at'];
-const INBOX_COLUMNS = ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at'];
-const OUTBOX_COLUMNS = ['message_id', 'seq', 'created_at'];
+const MESSAGES: Table = {
+  name: 'notify_messages',
+  columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at'],
+};
+const INBOX: Table = { name: 'notify_inbox', columns: ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at'] };
+const OUTBOX: Table = { name: 'notify_outbox', columns: ['message_id', 'seq', 'created_at'] };
 
 export class PreparedWrite {
   /** The reservation, then the INSERTs: what StoreDialect.runWrite runs as one transaction. */
@@ -37,8 +39,9 @@ export class PreparedWrite {
 
   /** Planned row i gets position `first + i` of the block reserved for all of `rows`. */
   constructor(rows: readonly PlannedRow[], now: number, private readonly positions: PositionSql) {
-    const seq = (i: number) => new Position(i - rows.length + 1);
-    const messages = rows.map(({ id, input }, i): Cell[] => [
+    // Offset of row i from the block's last position (the binding of its `seq` slot).
+    const seq = (i: number) => i - rows.length + 1;
+    const messages = rows.map(({ id, input }, i): Knex.Value[] => [
       id,
       input.tenantId,
       input.kind,
@@ -52,30 +55,41 @@ export class PreparedWrite {
       now,
       input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
     ]);
-    const inbox = rows.flatMap(({ id, input }, i) => input.userIds.map((userId): Cell[] => [input.tenantId, userId, id, seq(i), now]));
-    const outbox = rows.map(({ id }, i): Cell[] => [id, seq(i), now]);
+    const inbox = rows.flatMap(({ id, input }, i) => input.userIds.map((userId): Knex.Value[] => [input.tenantId, userId, id, seq(i), now]));
+    const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now]);
     this.statements = [
       { sql: positions.reserve, bindings: [rows.length] },
       // Messages first, then their inbox and outbox rows: the order every write uses.
-      ...this.inserts('notify_messages', MESSAGE_COLUMNS, messages),
-      ...this.inserts('notify_inbox', INBOX_COLUMNS, inbox),
-      ...this.inserts('notify_outbox', OUTBOX_COLUMNS, outbox),
+      ...this.inserts(MESSAGES, messages),
+      ...this.inserts(INBOX, inbox),
+      ...this.inserts(OUTBOX, outbox),
     ];
   }
 
-  private inserts(table: string, columns: string[], rows: Cell[][]): WriteStatement[] {
+  private inserts(table: Table, rows: Knex.Value[][]): WriteStatement[] {
     const statements: WriteStatement[] = [];
     for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
       const bindings: Knex.Value[] = [];
-      const tuples = rows.slice(start, start + ROWS_PER_STATEMENT).map((cells) => {
-        const slots = cells.map((cell) => {
-          bindings.push(cell instanceof Position ? cell.binding : cell);
-          return cell instanceof Position ? this.positions.position : '?';
-        });
-        return `(${slots.join(', ')})`;
-      });
-      statements.push({ sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, bindings });
+      for (const row of chunk) for (const value of row) bindings.push(value);
+      statements.push({ sql: insertSql(table, chunk.length, this.positions.position), bindings });
     }
     return statements;
   }
+}
+
+/** Rows of one write share one shape, so the SQL text depends only on the row count: cache it. */
+const sqlCache = new Map<string, string>();
+const SQL_CACHE_MAX = 64;
+
+function insertSql(table: Table, rowCount: number, position: string): string {
+  const key = `${table.name}\u0000${rowCount}\u0000${position}`;
+  let sql = sqlCache.get(key);
+  if (sql === undefined) {
+    const tuple = `(${table.columns.map((c) => (c === 'seq' ? position : '?')).join(', ')})`;
+    sql = `INSERT INTO ${table.name} (${table.columns.join(', ')}) VALUES ${new Array<string>(rowCount).fill(tuple).join(', ')}`;
+    if (sqlCache.size >= SQL_CACHE_MAX) sqlCache.delete(sqlCache.keys().next().value!);
+    sqlCache.set(key, sql);
+  }
+  return sql;
 }

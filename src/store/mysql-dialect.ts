@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
-import { errorCode, type StoreDialect } from './dialect.js';
 import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
+import { errorCode, type StoreDialect } from './dialect.js';
 import { isPoolTimeout } from './sqlite-dialect.js';
 
 const UNAVAILABLE_CODES = new Set([
@@ -83,7 +83,8 @@ export const mysqlDialect: StoreDialect = {
    */
   async runWrite(db, statements, beforeCommit) {
     const sql = statements.map((s) => s.sql).join(';\n');
-    const bindings = statements.flatMap((s) => s.bindings);
+    const bindings: Knex.Value[] = [];
+    for (const statement of statements) for (const value of statement.bindings) bindings.push(value);
     if (beforeCommit) {
       await db.transaction(async (trx) => {
         await trx.raw(sql, bindings);
