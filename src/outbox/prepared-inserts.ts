@@ -58,7 +58,7 @@ export class PreparedWrite {
     const inbox = rows.flatMap(({ id, input }, i) => input.userIds.map((userId): Knex.Value[] => [input.tenantId, userId, id, seq(i), now]));
     const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now]);
     this.statements = [
-      { sql: positions.reserve, bindings: [rows.length] },
+      { sql: positions.reserve, bindings: [rows.length], positionSlots: [] },
       // Messages first, then their inbox and outbox rows: the order every write uses.
       ...this.inserts(MESSAGES, messages),
       ...this.inserts(INBOX, inbox),
@@ -71,8 +71,13 @@ export class PreparedWrite {
     for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
       const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
       const bindings: Knex.Value[] = [];
-      for (const row of chunk) for (const value of row) bindings.push(value);
-      statements.push({ sql: insertSql(table, chunk.length, this.positions.position), bindings });
+      const positionSlots: number[] = [];
+      const seqColumn = table.columns.indexOf('seq');
+      for (const row of chunk) {
+        positionSlots.push(bindings.length + seqColumn);
+        for (const value of row) bindings.push(value);
+      }
+      statements.push({ sql: insertSql(table, chunk.length, this.positions.position), bindings, positionSlots });
     }
     return statements;
   }

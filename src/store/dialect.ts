@@ -26,6 +26,8 @@ export interface StoreDialect {
 export interface WriteStatement {
   sql: string;
   bindings: Knex.Value[];
+  /** Indexes of the bindings that are position offsets (see PositionSql.position). */
+  positionSlots: number[];
 }
 
 /**
@@ -35,7 +37,11 @@ export interface WriteStatement {
 export interface PositionSql {
   /** Adds `?` (the block size) to the last position and remembers the new last one. */
   reserve: string;
-  /** The remembered last position plus `?`: row i of n gets the binding i - n + 1. */
+  /**
+   * The SQL of one row's position; its binding is the row's offset from the new last
+   * position (row i of n: i - n + 1). Either an expression on the remembered last one,
+   * or `?` when the dialect adds the last position to the offset itself.
+   */
   position: string;
 }
 

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
-import { errorCode, noSequenceRow, type StoreDialect } from './dialect.js';
+import { errorCode, type StoreDialect } from './dialect.js';
+import { runSqliteWrite } from './sqlite-write.js';
 
 export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
@@ -43,20 +44,13 @@ export const sqliteDialect: StoreDialect = {
     migrationTurns.set(url, turn);
     return turn;
   },
-  // One connection, so nothing else runs between the statements: the row itself is the memory.
+  // One connection, one write at a time: the reserve hands the new last position back and
+  // sqlite-write.ts adds it to each row's offset.
   positions: {
-    reserve: `UPDATE ${SEQUENCE_TABLE} SET last_seq = last_seq + ? WHERE name = '${SEQUENCE_NAME}'`,
-    position: `(SELECT last_seq FROM ${SEQUENCE_TABLE} WHERE name = '${SEQUENCE_NAME}') + ?`,
+    reserve: `UPDATE ${SEQUENCE_TABLE} SET last_seq = last_seq + ? WHERE name = '${SEQUENCE_NAME}' RETURNING last_seq`,
+    position: '?',
   },
-  async runWrite(db, statements, beforeCommit) {
-    await db.transaction(async (trx) => {
-      for (const [i, { sql, bindings }] of statements.entries()) {
-        const result = (await trx.raw(sql, bindings)) as { changes?: number };
-        if (i === 0 && result.changes !== 1) throw noSequenceRow();
-      }
-      await beforeCommit?.();
-    });
-  },
+  runWrite: runSqliteWrite,
 };
 
 const migrationTurns = new Map<string, Promise<unknown>>();

@@ -1,0 +1,60 @@
+/**
+ * Writes on SQLite (StoreDialect.runWrite). The one connection runs a write
+ * synchronously from BEGIN to COMMIT (better-sqlite3), so nothing can interleave: the
+ * new last position is read back (RETURNING) and added to each row's offset. Statements
+ * are prepared once per SQL text and kept per connection; knex prepares every query
+ * anew, and preparing a multi-row INSERT costs more than running it.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import type { Knex } from 'knex';
+import { noSequenceRow, type WriteStatement } from './dialect.js';
+
+const STATEMENTS_KEPT = 64;
+const preparedByConnection = new WeakMap<Database, Map<string, Statement>>();
+
+export async function runSqliteWrite(db: Knex, statements: readonly WriteStatement[], beforeCommit?: () => Promise<void>): Promise<void> {
+  const [reserve, ...inserts] = statements;
+  if (!reserve) return;
+  if (beforeCommit) {
+    // The test seam pauses inside the transaction: that needs knex's asynchronous one.
+    await db.transaction(async (trx) => {
+      const last = lastPosition(await trx.raw(reserve.sql, reserve.bindings));
+      for (const insert of inserts) await trx.raw(insert.sql, withPositions(insert, last));
+      await beforeCommit();
+    });
+    return;
+  }
+  const conn = (await db.client.acquireConnection()) as Database;
+  try {
+    conn.transaction(() => {
+      const last = lastPosition(prepared(conn, reserve.sql).all(reserve.bindings));
+      for (const insert of inserts) prepared(conn, insert.sql).run(withPositions(insert, last));
+    })();
+  } finally {
+    db.client.releaseConnection(conn);
+  }
+}
+
+function lastPosition(rows: unknown): number {
+  const last = (rows as { last_seq?: number }[])[0]?.last_seq;
+  if (last === undefined) throw noSequenceRow();
+  return last;
+}
+
+function withPositions({ bindings, positionSlots }: WriteStatement, last: number): Knex.Value[] {
+  const values = bindings.slice();
+  for (const slot of positionSlots) values[slot] = last + (values[slot] as number);
+  return values;
+}
+
+function prepared(conn: Database, sql: string): Statement {
+  let kept = preparedByConnection.get(conn);
+  if (!kept) preparedByConnection.set(conn, (kept = new Map()));
+  let statement = kept.get(sql);
+  if (!statement) {
+    statement = conn.prepare(sql);
+    if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
+    kept.set(sql, statement);
+  }
+  return statement;
+}
