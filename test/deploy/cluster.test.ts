@@ -276,12 +276,17 @@ describe('production cluster: pm2 × 4 behind nginx, MariaDB, Redis', () => {
     if (check.timelines.length) console.log(`around a missed notification (ms from start):\n${check.timelines.join('\n')}`);
 
     // 503 is the gateway's "storage unavailable, retry"; a 502 from nginx is what a POST
-    // gets when its instance is SIGKILLed mid-request. The retry carries the same dedupe
-    // key, so either way nothing is half-written or written twice.
-    const unexpected = load.rejections.filter(
-      (r) => r.status !== 503 && !(r.status === 502 && r.phase === 'leader-kill' && r.target === nginx!.url),
-    );
-    expect(unexpected, 'POSTs answered other than 2xx, 503, or 502 for a killed instance').toEqual([]);
+    // gets when its instance is SIGKILLed mid-request — or, rarely, during `pm2 reload`,
+    // when nginx hands it to an instance in the instant its listening socket closes (the
+    // connection sits in the kernel's accept queue, then is reset; nginx does not retry a
+    // POST it has sent). The retry carries the same dedupe key, so either way nothing is
+    // half-written or written twice: the delivery check below proves it.
+    const viaNginx502 = (phase: string) => (r: (typeof load.rejections)[number]) =>
+      r.status === 502 && r.phase === phase && r.target === nginx!.url;
+    const unexpected = load.rejections.filter((r) => r.status !== 503 && !viaNginx502('leader-kill')(r) && !viaNginx502('reload')(r));
+    expect(unexpected, 'POSTs answered other than 2xx, 503, or 502 for a killed or reloading instance').toEqual([]);
+    const reloadPosts = load.posted.filter((p) => p.phase === 'reload').length;
+    expect(load.rejections.filter(viaNginx502('reload')).length, 'reload 502s beyond a rare race').toBeLessThanOrEqual(Math.max(2, reloadPosts / 100));
     expect(shutdownDeadlineHits(pm2!.logDir, apps), 'instances that needed the 10 s shutdown deadline').toEqual([]);
     expect(check.problems).toEqual([]);
     expect(check.tolerated.missingDeliveries).toBe(0);
