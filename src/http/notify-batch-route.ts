@@ -28,12 +28,14 @@ export function notifyBatchRoute(deps: NotifyDeps, isStoreUnavailable: (error: u
       const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
       throw new HttpError('VALIDATION_FAILED', `send { notifications: [1..${MAX_BATCH_ITEMS}] }, each with a kind`, details);
     }
+    // One group: the items keep their order (submitted in order, synchronously, here).
+    const order = {};
     const results: ItemResult[] = await Promise.all(
       parsed.data.notifications.map(async ({ kind, ...item }): Promise<ItemResult> => {
         try {
           checkKind(kind);
           const input = toNotificationInput(deps, kind, parseNotifyBody(item), grant);
-          const { status, body } = answer(deps, kind, await deps.submit(input));
+          const { status, body } = answer(deps, kind, await deps.submit(input, order));
           return { status, ...body };
         } catch (error) {
           const known =

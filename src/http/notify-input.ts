@@ -6,8 +6,11 @@ import { HttpError } from './errors.js';
 import { KIND, MAX_DATA_BYTES, notifyBodySchema, type NotifyBody } from './notify-schema.js';
 
 export interface NotifyDeps {
-  /** Group-committed (or, with WRITE_BATCHING=false, one transaction per call). */
-  submit: (input: NotificationInput) => Promise<WriteResult>;
+  /**
+   * Group-committed (or, with WRITE_BATCHING=false, one transaction per call). Inputs
+   * submitted with the same `group` take positions in submission order.
+   */
+  submit: (input: NotificationInput, group?: object) => Promise<WriteResult>;
   checkApiKey: (presented: string | undefined) => ApiKeyGrant | null;
   metrics: Metrics;
 }
