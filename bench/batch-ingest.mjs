@@ -13,7 +13,7 @@
 import { userId } from './client-pool.mjs';
 import { now, sleep } from './clock.mjs';
 import { metricValue } from './gateways.mjs';
-import { summarize, writeBatches } from './phases.mjs';
+import { commitFigures, summarize, writeBatches } from './phases.mjs';
 import { postFlatOut } from './poster.mjs';
 
 const OUTBOX_POLL_MS = 50;
@@ -30,23 +30,13 @@ export async function batchIngest({ setup, pool, poster, opts }) {
   const outbox = await drainOutbox(setup.urls[0], end, opts.batchDrainMs);
   const counts = await pool.waitForUnique(sent.committed, Math.max(0, end + opts.batchDrainMs - now()));
   const batchesAfter = await writeBatches(setup.urls);
-  const groupCommits = batchesAfter.count - batchesBefore.count;
   const { sentAt, recvAt } = await pool.collect();
   const lastReceipt = recvAt.reduce((max, t) => Math.max(max, t), end);
   return {
     batchSize: opts.batchSize,
     lanes: opts.batchLanes,
-    seconds: sent.elapsedMs / 1000,
     requests: sent.requests,
-    posted: sent.posted,
-    committed: sent.committed,
-    statuses: sent.statuses,
-    firstError: sent.firstError,
-    committedPerSec: sent.committed / (sent.elapsedMs / 1000),
-    // Gateway CPU (all instances) during the posting window, per committed notification.
-    gatewayCpuMsPerNotification: (cpuSeconds * 1000) / Math.max(1, sent.committed),
-    groupCommits,
-    meanGroupCommitSize: groupCommits > 0 ? (batchesAfter.sum - batchesBefore.sum) / groupCommits : null,
+    ...commitFigures(sent, cpuSeconds, batchesBefore, batchesAfter),
     outbox,
     deliveries: {
       expected: sent.committed,

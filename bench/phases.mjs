@@ -97,6 +97,26 @@ export async function latency({ pool, poster, opts }) {
   };
 }
 
+/** What an ingest phase committed, and at what cost; shared by single-POST and batch ingest. */
+export function commitFigures(sent, cpuSeconds, batchesBefore, batchesAfter) {
+  const groupCommits = batchesAfter.count - batchesBefore.count;
+  return {
+    seconds: sent.elapsedMs / 1000,
+    posted: sent.posted,
+    committed: sent.committed,
+    statuses: sent.statuses,
+    firstError: sent.firstError,
+    committedPerSec: sent.committed / (sent.elapsedMs / 1000),
+    // Gateway CPU (all instances) per committed notification: steadier than the rates
+    // when other work shares the cores.
+    gatewayCpuMsPerNotification: (cpuSeconds * 1000) / Math.max(1, sent.committed),
+    // From the gateway's notify_write_batch_size histogram: 0 group commits means every
+    // notification took the one-transaction path.
+    groupCommits,
+    meanGroupCommitSize: groupCommits > 0 ? (batchesAfter.sum - batchesBefore.sum) / groupCommits : null,
+  };
+}
+
 export async function ingest({ setup, pool, poster, opts }) {
   await pool.phase('ing');
   const cpuBefore = setup.cpuSeconds();
@@ -109,27 +129,11 @@ export async function ingest({ setup, pool, poster, opts }) {
   const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
   const cpuSeconds = setup.cpuSeconds() - cpuBefore;
   const batchesAfter = await writeBatches(setup.urls);
-  const groupCommits = batchesAfter.count - batchesBefore.count;
   const { sentAt, recvAt } = await pool.collect();
   const inWindow = recvAt.filter((t) => t <= end).length;
   const lastReceipt = recvAt.reduce((max, t) => Math.max(max, t), end);
   return {
-    ingest: {
-      concurrency: opts.concurrency,
-      seconds: sent.elapsedMs / 1000,
-      posted: sent.posted,
-      committed: sent.committed,
-      statuses: sent.statuses,
-      firstError: sent.firstError,
-      committedPerSec: sent.committed / (sent.elapsedMs / 1000),
-      // Gateway CPU (all instances) per committed and delivered notification: steadier
-      // than the rates when other work shares the cores.
-      gatewayCpuMsPerNotification: (cpuSeconds * 1000) / Math.max(1, sent.committed),
-      // From the gateway's notify_write_batch_size histogram: 0 group commits means every
-      // notification took the one-transaction path.
-      groupCommits,
-      meanGroupCommitSize: groupCommits > 0 ? (batchesAfter.sum - batchesBefore.sum) / groupCommits : null,
-    },
+    ingest: { concurrency: opts.concurrency, ...commitFigures(sent, cpuSeconds, batchesBefore, batchesAfter) },
     deliveries: {
       expected: sent.committed,
       ...counts,
