@@ -21,9 +21,9 @@
  *   outage (a dedupe race with another instance, one bad row) every item is retried on
  *   its own, so a failing item never fails its neighbours.
  */
-import { newMessageId } from './message-id.js';
+import type { Priority, Scope } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
-import { type Priority, type Scope } from '../store/message-codec.js';
+import { newMessageId } from './message-id.js';
 import { PreparedWrite, type PlannedRow } from './prepared-inserts.js';
 
 export interface NotificationInput {
@@ -46,9 +46,11 @@ export type WriteResult =
 
 export type BatchOutcome = { ok: WriteResult } | { error: unknown };
 
-
 export interface WriterHooks {
-  /** Test seam: runs inside the transaction after all inserts, before COMMIT. */
+  /**
+   * Test seam: runs inside the transaction after all inserts, before COMMIT. Setting it
+   * makes MySQL writes take the ordinary transaction path instead of one query.
+   */
   beforeCommit?: (id: string) => Promise<void>;
   /** Test seam: choose the id (to construct "lower id commits later" on SQLite). */
   newId?: () => string;

@@ -30,8 +30,8 @@ export const mysqlDialect: StoreDialect = {
         charset: 'utf8mb4',
         // We keep timestamps as epoch milliseconds; no driver date conversion.
         dateStrings: true,
-        // A write sends its position reservation and INSERTs as one query (dialect.ts,
-        // PositionSql). Every value is a bound parameter, escaped by the driver.
+        // A write goes as one multi-statement query (runWrite below). Every value in it is
+        // a bound parameter, escaped by the driver; no SQL is built from input.
         multipleStatements: true,
         supportBigNumbers: true,
         bigNumberStrings: false,
@@ -121,7 +121,6 @@ const MIGRATION_LOCK_WAIT_S = 120;
 const LOCK_WAIT_S = 10;
 /** Seconds a write transaction may sit idle before the server kills it (MariaDB only). */
 const IDLE_WRITE_TRANSACTION_S = 30;
-
 
 /**
  * Every write takes the one sequence row lock (PositionSql), so a stuck holder stops all
