@@ -27,7 +27,6 @@ export interface RelayOptions {
 }
 
 export interface Publication {
-  seq: number;
   rooms: string[];
   notification: WireNotification;
   expiresAt: number | null;
@@ -182,7 +181,7 @@ export class OutboxRelay {
           ? [tenantRoom(message.tenant_id)]
           : (byMessage.get(message.id) ?? []).map((u) => userRoom(message.tenant_id, u));
       const expiresAt = toNumber(message.expires_at);
-      return [{ seq: toNumber(entry.outbox_seq) ?? 0, rooms, notification: toWire(message), expiresAt }];
+      return [{ rooms, notification: toWire(message), expiresAt }];
     });
   }
 

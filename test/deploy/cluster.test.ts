@@ -16,7 +16,7 @@ import { API_KEY, JWT_SECRET, userToken } from '../support/harness.js';
 import { ensureBuilt } from './support/build.js';
 import { checkDeliveries, countBy, instanceEvents, longestGap, nginxSummary, shutdownDeadlineHits } from './support/cluster-report.js';
 import { renderSite, renderUpstream, startNginx, type RunningNginx } from './support/nginx.js';
-import { NotifyLoad, type Posted, type Recipient } from './support/notify-load.js';
+import { NotifyLoad, type Recipient } from './support/notify-load.js';
 import { Pm2 } from './support/pm2.js';
 import { freePort, freePortRange } from '../support/ports.js';
 import { ReconnectingClient } from './support/reconnecting-client.js';

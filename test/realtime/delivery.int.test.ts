@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { notifyUser, postNotify, uniqueUser, userToken } from '../support/harness.js';
-import { TestClient } from '../support/test-client.js';
 import { useGateway } from '../support/gateway-suite.js';
 
 const suite = useGateway();

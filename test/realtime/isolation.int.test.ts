@@ -14,7 +14,7 @@ import {
 } from '../support/harness.js';
 import { countRows } from '../support/store-probe.js';
 import { until } from '../support/until.js';
-import { TestClient, flushWith } from '../support/test-client.js';
+import { flushWith } from '../support/test-client.js';
 import { useGateway } from '../support/gateway-suite.js';
 
 const suite = useGateway();
