@@ -8,6 +8,7 @@
  * MySQL the whole transaction then goes as one query (mysql-dialect.ts, runWrite).
  */
 import type { Knex } from 'knex';
+import { BoundedCache } from '../store/bounded-cache.js';
 import type { PositionSql, WriteStatement } from '../store/dialect.js';
 import { encodeData } from '../store/message-codec.js';
 import type { NotificationInput } from './notification-writer.js';
@@ -84,17 +85,11 @@ export class PreparedWrite {
 }
 
 /** Rows of one write share one shape, so the SQL text depends only on the row count: cache it. */
-const sqlCache = new Map<string, string>();
-const SQL_CACHE_MAX = 64;
+const sqlCache = new BoundedCache<string>(64);
 
 function insertSql(table: Table, rowCount: number, position: string): string {
-  const key = `${table.name}\u0000${rowCount}\u0000${position}`;
-  let sql = sqlCache.get(key);
-  if (sql === undefined) {
+  return sqlCache.get(`${table.name}\u0000${rowCount}\u0000${position}`, () => {
     const tuple = `(${table.columns.map((c) => (c === 'seq' ? position : '?')).join(', ')})`;
-    sql = `INSERT INTO ${table.name} (${table.columns.join(', ')}) VALUES ${new Array<string>(rowCount).fill(tuple).join(', ')}`;
-    if (sqlCache.size >= SQL_CACHE_MAX) sqlCache.delete(sqlCache.keys().next().value!);
-    sqlCache.set(key, sql);
-  }
-  return sql;
+    return `INSERT INTO ${table.name} (${table.columns.join(', ')}) VALUES ${new Array<string>(rowCount).fill(tuple).join(', ')}`;
+  });
 }

@@ -45,11 +45,6 @@ export interface PositionSql {
   position: string;
 }
 
-/** Without its sequence row a write would store NULL positions: never commit that. */
-export function noSequenceRow(): Error {
-  return new Error('notify_sequence has no position row: run the migrations');
-}
-
 export function errorCode(error: unknown): string | undefined {
   if (error && typeof error === 'object' && 'code' in error) {
     const code = (error as { code: unknown }).code;

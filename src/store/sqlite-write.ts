@@ -7,10 +7,11 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { Knex } from 'knex';
-import { noSequenceRow, type WriteStatement } from './dialect.js';
+import { BoundedCache } from './bounded-cache.js';
+import type { WriteStatement } from './dialect.js';
 
 const STATEMENTS_KEPT = 64;
-const preparedByConnection = new WeakMap<Database, Map<string, Statement>>();
+const preparedByConnection = new WeakMap<Database, BoundedCache<Statement>>();
 
 export async function runSqliteWrite(db: Knex, statements: readonly WriteStatement[], beforeCommit?: () => Promise<void>): Promise<void> {
   const [reserve, ...inserts] = statements;
@@ -37,24 +38,19 @@ export async function runSqliteWrite(db: Knex, statements: readonly WriteStateme
 
 function lastPosition(rows: unknown): number {
   const last = (rows as { last_seq?: number }[])[0]?.last_seq;
-  if (last === undefined) throw noSequenceRow();
+  // Without its sequence row a write would store NULL positions: never commit that.
+  if (last === undefined) throw new Error('notify_sequence has no position row: run the migrations');
   return last;
 }
 
+/** Offsets become positions in place: a prepared write runs once (a retry prepares anew). */
 function withPositions({ bindings, positionSlots }: WriteStatement, last: number): Knex.Value[] {
-  const values = bindings.slice();
-  for (const slot of positionSlots) values[slot] = last + (values[slot] as number);
-  return values;
+  for (const slot of positionSlots) bindings[slot] = last + (bindings[slot] as number);
+  return bindings;
 }
 
 function prepared(conn: Database, sql: string): Statement {
   let kept = preparedByConnection.get(conn);
-  if (!kept) preparedByConnection.set(conn, (kept = new Map()));
-  let statement = kept.get(sql);
-  if (!statement) {
-    statement = conn.prepare(sql);
-    if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
-    kept.set(sql, statement);
-  }
-  return statement;
+  if (!kept) preparedByConnection.set(conn, (kept = new BoundedCache<Statement>(STATEMENTS_KEPT)));
+  return kept.get(sql, () => conn.prepare(sql));
 }
