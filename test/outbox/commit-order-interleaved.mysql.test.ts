@@ -37,10 +37,7 @@ const hooks: WriterHooks = {
   },
 };
 
-// One instance's batcher runs one transaction at a time; concurrent transactions come
-// from several instances in production. Here the unbatched path makes them in one.
-const UNBATCHED = { WRITE_BATCHING: 'false' };
-const suite = useGateway(UNBATCHED, { hooks: { writer: hooks } });
+const suite = useGateway({}, { hooks: { writer: hooks } });
 
 describe('replay walks commit order, not id order', () => {
   it('interleaved transactions: the lower id waits for the open one, commits last and is still replayed', async () => {
@@ -77,7 +74,7 @@ describe('replay walks commit order, not id order', () => {
 
 describe('replay walks commit order on the production write path', () => {
   // No beforeCommit seam here: the writer sends each write as one query.
-  const suite = useGateway(UNBATCHED, { hooks: { writer: { newId } } });
+  const suite = useGateway({}, { hooks: { writer: { newId } } });
 
   it('a write stalled after taking its positions makes the next one wait; replay still finds it', async () => {
     const { url, gateway } = suite.gw;
