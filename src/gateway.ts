@@ -4,13 +4,21 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { Router } from 'express';
 import { Server } from 'socket.io';
 import { createApiKeyChecker } from './auth/api-keys.js';
 import { createTokenVerifier } from './auth/user-token.js';
 import type { Config } from './config/config.js';
+import { createChannelDrivers } from './delivery/channel-drivers.js';
+import { DeliveryPlanner } from './delivery/delivery-planner.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { createApp } from './http/app.js';
+import { channelRoutes } from './http/channel-routes.js';
+import { deliveryRoutes } from './http/delivery-routes.js';
+import { pushSubscriptionRoutes } from './http/push-subscription-routes.js';
+import { recipientRoutes } from './http/recipient-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { inboxRoutes } from './http/inbox-routes.js';
 import { createReadEcho } from './http/read-echo.js';
@@ -21,20 +29,19 @@ import type { NotifyDeps } from './http/notify-input.js';
 import { notifyRoute } from './http/notify-route.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { LocalLease } from './outbox/local-lease.js';
-import { MysqlLease } from './outbox/mysql-lease.js';
 import { NotificationWriter, type WriterHooks } from './outbox/notification-writer.js';
 import { OutboxRelay, type RelayHooks } from './outbox/outbox-relay.js';
 import { WriteBatcher } from './outbox/write-batcher.js';
-import type { RelayLease } from './outbox/relay-lease.js';
 import { createLocalFanout } from './realtime/local-fanout.js';
 import { createRedisFanout } from './realtime/redis-fanout.js';
 import { withReplayHold } from './realtime/replay-hold.js';
 import { startSlowConsumerGuard } from './realtime/slow-consumer-guard.js';
 import { attachSocketGateway, type GatewayServer, type OutageHandling, type ReplayHooks } from './realtime/socket-gateway.js';
-import { readOutboxState } from './outbox/outbox-state.js';
 import { startRetentionSweeper } from './store/retention-sweeper.js';
 import { createStore, type Store } from './store/store.js';
+import type { ConsumerLease } from './stream/consumer-lease.js';
+import { LocalLease } from './stream/local-lease.js';
+import { MysqlLease } from './stream/mysql-lease.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -48,7 +55,9 @@ export interface Gateway {
   readonly store: Store;
   readonly io: GatewayServer;
   readonly relay: OutboxRelay;
-  readonly lease: RelayLease;
+  readonly lease: ConsumerLease;
+  readonly planner: DeliveryPlanner;
+  readonly worker: DeliveryWorker | null;
   readonly metrics: Metrics;
   readonly writer: NotificationWriter;
   readonly httpServer: HttpServer;
@@ -70,12 +79,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   await store.migrate();
 
   const fanout = config.REDIS_URL ? createRedisFanout(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : createLocalFanout();
-  const lease: RelayLease =
-    store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger) : new LocalLease();
+  const leaseFor = (consumer: string): ConsumerLease =>
+    store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger, consumer) : new LocalLease();
+  const lease = leaseFor('realtime');
   const metrics = createMetrics({
     defaultMetrics: options.defaultMetrics ?? true,
     isRelayLeader: () => lease.isHeld(),
-    outboxState: () => readOutboxState(store),
+    outboxState: () => store.stream.backlog('realtime'),
+    deliveryQueue: () => store.deliveries.stats(),
   });
 
   // The app is the request listener from the start: Socket.IO's attach() then wraps it, so
@@ -102,6 +113,38 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logger,
     options.hooks?.relay,
   );
+
+  // External channels: the planner (one leader) queues deliveries, workers on every instance send them.
+  const limitsRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
+  limitsRedis?.on('error', (err: Error) => logger.warn({ err: err.message, role: 'limits' }, 'redis connection error'));
+  const drivers = createChannelDrivers(config, limitsRedis);
+  const worker = config.DELIVERY_WORKER
+    ? new DeliveryWorker(
+        store,
+        drivers,
+        {
+          concurrency: config.DELIVERY_CONCURRENCY,
+          claimBatch: config.DELIVERY_CLAIM_BATCH,
+          pollMs: config.DELIVERY_POLL_MS,
+          visibilityTimeoutMs: config.DELIVERY_VISIBILITY_TIMEOUT_MS,
+          backoff: { baseMs: config.DELIVERY_BACKOFF_BASE_MS, capMs: config.DELIVERY_BACKOFF_CAP_MS },
+        },
+        metrics.deliveries,
+        logger,
+      )
+    : null;
+  const planner = new DeliveryPlanner(
+    store,
+    leaseFor('deliveries'),
+    {
+      batchSize: config.RELAY_BATCH_SIZE,
+      pollMs: config.RELAY_POLL_MS,
+      leaseRetryMs: config.RELAY_LEASE_RETRY_MS,
+      maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+    },
+    logger,
+    () => worker?.wake(),
+  );
   // Fires on every instance after the relay published; SSE streams listen to re-read the store.
   const streamAdvanced = new EventEmitter();
   streamAdvanced.setMaxListeners(0);
@@ -111,7 +154,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   let outageHandling: OutageHandling | null = null;
   fanout.attach(io, {
-    onWake: () => relay.wake(),
+    onWake: () => {
+      relay.wake();
+      planner.wake();
+    },
     onAdvance: () => streamAdvanced.emit('advance'),
     onLinkLost: () => outageHandling?.linkLost(),
     onLinkRestored: () => logger.info({ sockets: outageHandling?.linkRestored() }, 'sockets resynced after fan-out outage'),
@@ -120,6 +166,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     store,
     () => {
       relay.wake();
+      planner.wake();
       fanout.wakeOthers();
     },
     options.hooks?.writer,
@@ -181,6 +228,21 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       notifyRoute(notifyDeps),
       notifyBatchRoute(notifyDeps, (error) => store.dialect.isUnavailable(error)),
       inboxRoutes({ store, verifyToken, metrics, readEcho, replayRetentionMs }),
+      channelRoutes({
+        checkApiKey: notifyDeps.checkApiKey,
+        metrics,
+        channels: store.channels,
+        available: new Set(drivers.keys()),
+        allowPrivateTargets: config.ALLOW_PRIVATE_WEBHOOKS,
+      }),
+      recipientRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, recipients: store.recipients }),
+      deliveryRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, deliveries: store.deliveries, onRetry: () => worker?.wake() }),
+      pushSubscriptionRoutes({
+        verifyToken,
+        metrics,
+        pushSubscriptions: store.pushSubscriptions,
+        vapidPublicKey: drivers.has('webpush') ? (config.VAPID_PUBLIC_KEY ?? null) : null,
+      }),
       streams.router,
       sdkRoutes({ demoPage: config.DEMO_PAGE }),
     ],
@@ -197,6 +259,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     io,
     relay,
     lease,
+    planner,
+    worker,
     metrics,
     writer,
     httpServer,
@@ -207,6 +271,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         httpServer.listen(port, host, () => resolve());
       });
       relay.start();
+      planner.start();
+      worker?.start();
       stopGuard ??= startSlowConsumerGuard(
         io,
         { maxBufferedBytes: config.SOCKET_MAX_BUFFERED_BYTES, maxQueuedPackets: 1000, intervalMs: 1000 },
@@ -214,7 +280,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         logger,
       );
       stopSweeper ??= startRetentionSweeper(
-        store.db,
+        store,
         lease,
         { inboxRetentionMs: config.INBOX_RETENTION_DAYS * 86_400_000, replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3_600_000 },
         logger,
@@ -227,9 +293,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       stopSweeper?.();
       stopGuard?.();
       await relay.stop();
+      await planner.stop();
+      await worker?.stop();
       streams.closeAll();
       await closeHttp(io, httpServer);
       await fanout.close();
+      await limitsRedis?.quit().catch(() => limitsRedis.disconnect());
       await store.close();
     },
   };

@@ -88,6 +88,42 @@ const envSchema = z
     DEMO_PAGE: boolFromEnv.optional(),
     /** Express "trust proxy" value, e.g. "loopback" behind nginx. @default false */
     TRUST_PROXY: z.string().min(1).optional(),
+
+    // External delivery (src/delivery/).
+    /** Run a delivery worker in this instance (every instance by default). @default true */
+    DELIVERY_WORKER: boolFromEnv.default(true),
+    /** Sends in flight per instance. @default 32 */
+    DELIVERY_CONCURRENCY: intFromEnv(1, 1000).default(32),
+    /** Rows claimed per queue query. @default 50 */
+    DELIVERY_CLAIM_BATCH: intFromEnv(1, 1000).default(50),
+    /** How often an idle worker looks for due deliveries. @default 500 */
+    DELIVERY_POLL_MS: intFromEnv(10, 60_000).default(500),
+    /** Attempts before a delivery is dead. @default 10 */
+    DELIVERY_MAX_ATTEMPTS: intFromEnv(1, 100).default(10),
+    /** First retry delay (doubles per attempt, jittered). @default 2000 */
+    DELIVERY_BACKOFF_BASE_MS: intFromEnv(1, 3_600_000).default(2000),
+    /** Longest retry delay. @default 3600000 (1 h) */
+    DELIVERY_BACKOFF_CAP_MS: intFromEnv(1, 7 * 86_400_000).default(3_600_000),
+    /** A `sending` row locked longer than this (its worker died) is sent again. @default 120000 */
+    DELIVERY_VISIBILITY_TIMEOUT_MS: intFromEnv(100, 3_600_000).default(120_000),
+    /** Let webhook / robot / push URLs reach private, loopback and link-local addresses. @default false */
+    ALLOW_PRIVATE_WEBHOOKS: boolFromEnv.default(false),
+    /** Timeout of one webhook, WeCom or push request. @default 5000 */
+    WEBHOOK_TIMEOUT_MS: intFromEnv(100, 60_000).default(5000),
+    /** Messages per robot per window (WeCom allows 20 per minute). @default 20 */
+    WECOM_ROBOT_LIMIT: intFromEnv(1, 1000).default(20),
+    /** The robot's window; a second over WeCom's minute absorbs request latency. @default 61000 */
+    WECOM_ROBOT_WINDOW_MS: intFromEnv(100, 3_600_000).default(61_000),
+    /** `smtp://user:pass@host:587` or `smtps://…`; unset → no email channel. */
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    /** The From of notification mail, e.g. `Notify <notify@example.com>`. */
+    EMAIL_FROM: z.string().min(3).max(320).optional(),
+    /** Timeout of one SMTP exchange step. @default 10000 */
+    SMTP_TIMEOUT_MS: intFromEnv(100, 120_000).default(10_000),
+    /** VAPID keys (web-push generate-vapid-keys) and subject (mailto: or https:); all three or none. */
+    VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, 'URL-safe base64 of a P-256 public key').optional(),
+    VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, 'URL-safe base64 of a P-256 private key').optional(),
+    VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, 'mailto: or https: URL').optional(),
   })
   .strict();
 
@@ -127,6 +163,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   if (isProduction && !parsed.JWT_SECRET && !parsed.JWT_PUBLIC_KEY) {
     throw new ConfigError('production requires JWT_SECRET or JWT_PUBLIC_KEY to verify user tokens');
+  }
+  if (parsed.SMTP_URL && !parsed.EMAIL_FROM) throw new ConfigError('SMTP_URL is set: EMAIL_FROM is required too');
+  const vapid = [parsed.VAPID_PUBLIC_KEY, parsed.VAPID_PRIVATE_KEY, parsed.VAPID_SUBJECT].filter(Boolean).length;
+  if (vapid !== 0 && vapid !== 3) throw new ConfigError('set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT together');
+  // A send still running when its lock expires would be sent again by another worker.
+  const longestSend = Math.max(parsed.WEBHOOK_TIMEOUT_MS, parsed.SMTP_URL ? parsed.SMTP_TIMEOUT_MS : 0);
+  if (parsed.DELIVERY_VISIBILITY_TIMEOUT_MS <= longestSend) {
+    throw new ConfigError('DELIVERY_VISIBILITY_TIMEOUT_MS must be longer than WEBHOOK_TIMEOUT_MS (and SMTP_TIMEOUT_MS with SMTP_URL)');
   }
   if (isProduction && !parsed.NOTIFY_API_KEYS?.length) {
     throw new ConfigError('production requires NOTIFY_API_KEYS (comma-separated "key" or "key:tenant")');

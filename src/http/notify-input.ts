@@ -59,6 +59,14 @@ export function toNotificationInput(deps: NotifyDeps, kind: string, body: Notify
     ...(body.data !== undefined && { data: body.data }),
     ...(body.dedupeKey !== undefined && { dedupeKey: body.dedupeKey }),
     ...(body.ttlSeconds !== undefined && { ttlSeconds: body.ttlSeconds }),
+    ...(body.channels !== undefined && {
+      delivery: {
+        channels: [...new Set(body.channels)],
+        ...(body.link !== undefined && { link: body.link }),
+        ...(body.mentions !== undefined && { mentions: body.mentions }),
+        ...(body.external !== undefined && { external: body.external }),
+      },
+    }),
   };
 }
 

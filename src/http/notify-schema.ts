@@ -7,6 +7,22 @@ export const MAX_RECIPIENTS = 1000;
 /** Serialised `data` limit; larger payloads belong in the product's own API. */
 export const MAX_DATA_BYTES = 8 * 1024;
 
+/** A tenant's channel name (`PUT /api/channels/:name`). */
+export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const MAX_CHANNELS_PER_NOTIFICATION = 10;
+const MAX_MENTIONS = 100;
+
+const httpLink = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http(s) URL');
+
 const userId = z.string().min(1).max(128).regex(/^[^\s\u0000-\u001f]+$/u, 'must not contain whitespace or control characters');
 
 export const notifyBodySchema = z
@@ -21,6 +37,21 @@ export const notifyBodySchema = z
     priority: z.enum(['low', 'medium', 'high']).default('medium'),
     dedupeKey: z.string().min(1).max(191).optional(),
     ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+    /** Tenant channels to deliver through besides in-app. */
+    channels: z.array(z.string().regex(CHANNEL_NAME, 'a channel name')).min(1).max(MAX_CHANNELS_PER_NOTIFICATION).optional(),
+    /** Where external messages point (into the app). */
+    link: httpLink.optional(),
+    /** WeCom @-mentions. */
+    mentions: z
+      .object({
+        userIds: z.array(z.string().min(1).max(64)).max(MAX_MENTIONS).optional(),
+        mobiles: z.array(z.string().regex(/^\+?[0-9]{5,20}$/, 'digits, optionally with a leading +')).max(MAX_MENTIONS).optional(),
+        all: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    /** "summary" (default): external copies carry title, kind and link only; "full": body and data too. */
+    external: z.enum(['summary', 'full']).optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -30,6 +61,9 @@ export const notifyBodySchema = z
     }
     if (body.scope === 'user' && !addressed) {
       ctx.addIssue({ code: 'custom', path: ['userId'], message: 'scope "user" needs userId or userIds' });
+    }
+    if ((body.link !== undefined || body.mentions !== undefined || body.external !== undefined) && body.channels === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['channels'], message: 'link, mentions and external apply to channels: name at least one' });
     }
     if (body.scope === 'tenant' && addressed) {
       ctx.addIssue({ code: 'custom', path: ['scope'], message: 'scope "tenant" goes to the whole tenant: omit userId(s)' });

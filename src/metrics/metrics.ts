@@ -3,6 +3,7 @@
  * process). Names are the contract the Grafana dashboard and alert rules rely on.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createDeliveryMetrics, type DeliveryQueueStats } from './delivery-metrics.js';
 
 export interface OutboxState {
   backlog: number;
@@ -15,6 +16,8 @@ export interface MetricSources {
   isRelayLeader: () => boolean;
   /** Read at scrape time; errors leave the last value (the store may be down). */
   outboxState: () => Promise<OutboxState>;
+  /** Read at scrape time, like outboxState. */
+  deliveryQueue: () => Promise<DeliveryQueueStats>;
 }
 
 export function createMetrics(options: MetricSources) {
@@ -35,6 +38,7 @@ export function createMetrics(options: MetricSources) {
     });
   return {
     registry,
+    deliveries: createDeliveryMetrics(registers, sharedPerScrape(options.deliveryQueue)),
     connectedSockets: new Gauge({ name: 'notify_connected_sockets', help: 'Sockets connected to this instance', registers }),
     connectionsOpened: new Counter({
       name: 'notify_connections_opened_total',

@@ -21,7 +21,7 @@
  *   outage (a dedupe race with another instance, one bad row) every item is retried on
  *   its own, so a failing item never fails its neighbours.
  */
-import type { Priority, Scope } from '../store/message-codec.js';
+import type { DeliverySpec, Priority, Scope } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
 import { newMessageId } from './message-id.js';
 import { PreparedWrite, type PlannedRow } from './prepared-inserts.js';
@@ -38,6 +38,8 @@ export interface NotificationInput {
   priority: Priority;
   dedupeKey?: string;
   ttlSeconds?: number;
+  /** External channels (planned by the deliveries consumer after commit). */
+  delivery?: DeliverySpec;
 }
 
 export type WriteResult =

@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { BoundedCache } from '../store/bounded-cache.js';
 import type { PositionSql, WriteStatement } from '../store/dialect.js';
-import { encodeData } from '../store/message-codec.js';
+import { encodeData, encodeDelivery } from '../store/message-codec.js';
 import type { NotificationInput } from './notification-writer.js';
 
 /** Rows per INSERT: far below SQLite's 32,766 bound variables, small packets for MySQL. */
@@ -29,7 +29,7 @@ interface Table {
 
 const MESSAGES: Table = {
   name: 'notify_messages',
-  columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at'],
+  columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at', 'delivery'],
 };
 const INBOX: Table = { name: 'notify_inbox', columns: ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at'] };
 const OUTBOX: Table = { name: 'notify_outbox', columns: ['message_id', 'seq', 'created_at'] };
@@ -55,6 +55,7 @@ export class PreparedWrite {
       seq(i),
       now,
       input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
+      encodeDelivery(input.delivery),
     ]);
     const inbox = rows.flatMap(({ id, input }, i) => input.userIds.map((userId): Knex.Value[] => [input.tenantId, userId, id, seq(i), now]));
     const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now]);

@@ -68,3 +68,25 @@ export function toWire(row: MessageRow): WireNotification {
     createdAt: new Date(toNumber(row.created_at) ?? 0).toISOString(),
   };
 }
+
+/**
+ * The external part of a notification (`notify_messages.delivery`): which tenant channels
+ * it goes through besides in-app, where external messages point, WeCom mentions, and
+ * whether external payloads may carry body and data ("full") or only title, kind and
+ * link ("summary", the default).
+ */
+export interface DeliverySpec {
+  channels: string[];
+  link?: string;
+  mentions?: { userIds?: string[]; mobiles?: string[]; all?: boolean };
+  external?: 'summary' | 'full';
+}
+
+export function encodeDelivery(spec: DeliverySpec | undefined): string | null {
+  return spec === undefined || spec.channels.length === 0 ? null : JSON.stringify(spec);
+}
+
+export function decodeDelivery(raw: unknown): DeliverySpec | null {
+  if (raw === null || raw === undefined || raw === '') return null;
+  return (typeof raw === 'object' ? raw : JSON.parse(String(raw))) as DeliverySpec;
+}

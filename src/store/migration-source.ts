@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as core from '../../migrations/20261122_001_core.js';
 import * as writeTimeSeq from '../../migrations/20261122_002_write_time_seq.js';
+import * as consumersAndDeliveries from '../../migrations/20261130_003_consumers_and_deliveries.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '20261122_001_core': core,
   '20261122_002_write_time_seq': writeTimeSeq,
+  '20261130_003_consumers_and_deliveries': consumersAndDeliveries,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -6,8 +6,9 @@
  * Rows still in the outbox (not yet published) are never touched.
  */
 import type { Knex } from 'knex';
+import type { Store } from './store.js';
 import type { Logger } from '../logger.js';
-import type { RelayLease } from '../outbox/relay-lease.js';
+import type { ConsumerLease } from '../stream/consumer-lease.js';
 
 export interface RetentionOptions {
   inboxRetentionMs: number;
@@ -38,10 +39,26 @@ export async function sweepRetention(db: Knex, options: RetentionOptions, now = 
   return deleted;
 }
 
+/**
+ * Messages and inbox rows (above), then finished deliveries (sent, dead, suppressed) past
+ * the inbox retention: an operator can list what happened to a notification as long as
+ * the notification itself is kept.
+ */
+async function sweepAll(store: Store, options: RetentionOptions, now = Date.now()): Promise<number> {
+  let deleted = await sweepRetention(store.db, options, now);
+  const cutoff = now - options.inboxRetentionMs;
+  for (let batch = 0; batch < (options.maxBatches ?? 20); batch++) {
+    const n = await store.deliveries.deleteFinishedBefore(cutoff, options.batchSize ?? 500);
+    deleted += n;
+    if (n === 0) break;
+  }
+  return deleted;
+}
+
 /** Sweeps every `intervalMs` while this instance holds the relay lease. */
 export function startRetentionSweeper(
-  db: Knex,
-  lease: RelayLease,
+  store: Store,
+  lease: ConsumerLease,
   options: RetentionOptions,
   logger: Logger,
   intervalMs = 60_000,
@@ -50,7 +67,7 @@ export function startRetentionSweeper(
   const timer = setInterval(() => {
     if (running || !lease.isHeld()) return;
     running = true;
-    sweepRetention(db, options)
+    sweepAll(store, options)
       .then((deleted) => deleted > 0 && logger.info({ deleted }, 'retention sweep'))
       .catch((error: unknown) => logger.warn({ err: error }, 'retention sweep failed'))
       .finally(() => {

@@ -6,7 +6,7 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayHooks } from '../../src/outbox/outbox-relay.js';
-import type { MysqlLease } from '../../src/outbox/mysql-lease.js';
+import type { MysqlLease } from '../../src/stream/mysql-lease.js';
 import { deferred, type Deferred } from '../support/deferred.js';
 import { MYSQL_URL } from '../support/drivers.js';
 import { createTestBed, notifyUser, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';

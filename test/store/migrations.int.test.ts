@@ -17,11 +17,15 @@ describe('migrations', () => {
 
     await Promise.all(stores.map((s) => s.migrate()));
     await stores[0]!.migrate();
-    for (const table of ['notify_messages', 'notify_inbox', 'notify_outbox', 'notify_sequence']) {
+    for (const table of ['notify_messages', 'notify_inbox', 'notify_outbox', 'notify_sequence', 'notify_consumers', 'notify_deliveries']) {
       expect(await stores[0]!.db.schema.hasTable(table)).toBe(true);
     }
     const applied = await stores[0]!.db('knex_migrations').select('name');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['20261122_001_core', '20261122_002_write_time_seq']);
+    expect(applied.map((r: { name: string }) => r.name)).toEqual([
+      '20261122_001_core',
+      '20261122_002_write_time_seq',
+      '20261130_003_consumers_and_deliveries',
+    ]);
   });
 
   it('write-time positions: rows the old relay had not sequenced get positions in outbox order', async () => {
@@ -47,5 +51,11 @@ describe('migrations', () => {
     expect(await seqs('notify_outbox', 'message_id')).toEqual(expected);
     const [sequence] = await store.db('notify_sequence').select('name', 'last_seq');
     expect({ name: sequence.name, last: Number(sequence.last_seq) }).toEqual({ name: 'notify', last: 7 });
+    // Consumers start before the oldest row still in the outbox: m1 (5) is emitted again.
+    const cursors = await store.db('notify_consumers').orderBy('name').select('name', 'position');
+    expect(cursors.map((c: { name: string; position: number | string }) => [c.name, Number(c.position)])).toEqual([
+      ['deliveries', 4],
+      ['realtime', 4],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Relay leadership on MySQL/MariaDB with GET_LOCK on a dedicated connection, outside
+ * Consumer leadership (one leader per consumer of the stream) on MySQL/MariaDB with GET_LOCK on a dedicated connection, outside
  * the knex pool. The server frees a named lock when its connection closes, so a holder
  * that is killed (or whose connection is cut) loses the lease immediately and a
  * follower's next tryAcquire wins. The lock name includes the database name, so
@@ -11,9 +11,9 @@
  */
 import mysql from 'mysql2/promise';
 import type { Logger } from '../logger.js';
-import type { RelayLease } from './relay-lease.js';
+import type { ConsumerLease } from './consumer-lease.js';
 
-export class MysqlLease implements RelayLease {
+export class MysqlLease implements ConsumerLease {
   private conn: mysql.Connection | null = null;
   private held = false;
   private readonly lockName: string;
@@ -24,10 +24,15 @@ export class MysqlLease implements RelayLease {
     private readonly url: string,
     database: string,
     private readonly logger: Logger,
+    /** The consumer this lease is for: one leader per consumer. */
+    consumer = 'realtime',
     private readonly keepAliveMs = 2000,
   ) {
-    // MySQL lock names are limited to 64 characters.
-    this.lockName = `notify_relay:${database}`.slice(0, 64);
+    // MySQL lock names are limited to 64 characters. The realtime consumer keeps the
+    // relay's old name, so instances of the previous version contend for the same lock
+    // during a rolling upgrade instead of relaying side by side.
+    const prefix = consumer === 'realtime' ? 'notify_relay' : `notify_${consumer}`;
+    this.lockName = `${prefix}:${database}`.slice(0, 64);
   }
 
   async tryAcquire(): Promise<boolean> {
@@ -39,7 +44,7 @@ export class MysqlLease implements RelayLease {
       if (this.held) this.startKeepAlive(conn);
       return this.held;
     } catch (error) {
-      this.logger.warn({ err: error }, 'relay lease: acquire failed');
+      this.logger.warn({ err: error, consumer: this.lockName }, 'consumer lease: acquire failed');
       this.dropConnection();
       return false;
     }
@@ -103,7 +108,7 @@ export class MysqlLease implements RelayLease {
     const wasHeld = this.held;
     this.dropConnection();
     if (wasHeld) {
-      this.logger.warn('relay lease lost');
+      this.logger.warn({ consumer: this.lockName }, 'consumer lease lost');
       for (const listener of this.lostListeners) listener();
     }
   }

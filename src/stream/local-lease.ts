@@ -1,7 +1,7 @@
-import type { RelayLease } from './relay-lease.js';
+import type { ConsumerLease } from './consumer-lease.js';
 
 /** Embedded mode runs one process against one SQLite file: it is always the relay. */
-export class LocalLease implements RelayLease {
+export class LocalLease implements ConsumerLease {
   private held = true;
   async tryAcquire(): Promise<boolean> {
     return this.held;

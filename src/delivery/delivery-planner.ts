@@ -1,0 +1,136 @@
+/**
+ * DeliveryPlanner — the `deliveries` consumer of the committed stream: turns the external
+ * part of each notification (`channels`) into rows of the delivery queue.
+ *
+ * Rules:
+ * - Exactly once: the rows of a batch and the move of the `deliveries` cursor commit in one
+ *   transaction (delivery-repository.ts, commitPlan); a planner that lost its lease and
+ *   planned the same positions finds the cursor moved and commits nothing. The unique key
+ *   (message, channel, recipient, target) is a second fence.
+ * - Nothing is dropped silently: a delivery that cannot be made is still a row, with
+ *   status `suppressed` and a reason (`unknown_channel`, `no_address`, `no_subscription`),
+ *   listed for operators like every other.
+ * - Fan-out: webhook and wecom deliver once per notification and channel; email once per
+ *   recipient with an address; webpush once per subscription of each recipient. A tenant
+ *   broadcast reaches the tenant's recipients that have an address (or subscription).
+ * - One leader per consumer (lease), like the realtime relay; positions without an
+ *   external part only move the cursor.
+ */
+import type { Logger } from '../logger.js';
+import { newMessageId } from '../outbox/message-id.js';
+import type { PlannedDelivery } from '../store/delivery-repository.js';
+import { decodeDelivery } from '../store/message-codec.js';
+import type { Store } from '../store/store.js';
+import type { DeliveryWork } from '../store/stream-repository.js';
+import type { ConsumerLease } from '../stream/consumer-lease.js';
+import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
+
+export interface PlannerOptions extends ConsumerLoopOptions {
+  batchSize: number;
+  maxAttempts: number;
+}
+
+export class DeliveryPlanner {
+  private readonly loop: ConsumerLoop;
+  private position = 0;
+
+  constructor(
+    private readonly store: Store,
+    lease: ConsumerLease,
+    private readonly options: PlannerOptions,
+    logger: Logger,
+    /** Called after a batch that queued deliveries: wakes this instance's worker. */
+    private readonly onPlanned: () => void,
+  ) {
+    this.loop = new ConsumerLoop(
+      lease,
+      {
+        name: 'deliveries',
+        onNewTerm: async () => {
+          this.position = await this.store.stream.cursor('deliveries');
+        },
+        step: () => this.planOnce(),
+      },
+      options,
+      logger,
+    );
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  isLeader(): boolean {
+    return this.loop.isLeader();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private async planOnce(): Promise<number> {
+    const work = await this.store.stream.readDeliveryWork(this.position, this.options.batchSize);
+    if (work.length === 0 || !this.loop.isLeader()) return 0;
+    const rows = await this.plan(work);
+    const to = work[work.length - 1]!.position;
+    if (!(await this.store.deliveries.commitPlan('deliveries', this.position, to, rows))) {
+      // Another planner recorded these positions (a lease handover): continue from its cursor.
+      this.position = await this.store.stream.cursor('deliveries');
+      return work.length;
+    }
+    this.position = to;
+    await this.store.stream.prune();
+    if (rows.some((r) => r.status === 'pending')) this.onPlanned();
+    return work.length;
+  }
+
+  private async plan(work: readonly DeliveryWork[]): Promise<PlannedDelivery[]> {
+    const external = work.flatMap((w) => {
+      const spec = decodeDelivery(w.delivery);
+      return spec && w.tenantId ? [{ ...w, tenantId: w.tenantId, spec }] : [];
+    });
+    if (external.length === 0) return [];
+    const recipients = await this.store.stream.recipientsOf(external.filter((w) => w.scope !== 'tenant').map((w) => w.messageId));
+    const rows: PlannedDelivery[] = [];
+    for (const item of external) {
+      const channels = await this.store.channels.findMany(item.tenantId, item.spec.channels);
+      // null = the whole tenant (a broadcast).
+      const users = item.scope === 'tenant' ? null : (recipients.get(item.messageId) ?? []);
+      const row = (channel: string, channelType: string, recipient: string, target: string, reason: string | null): PlannedDelivery => ({
+        id: newMessageId(),
+        tenantId: item.tenantId,
+        messageId: item.messageId,
+        channel,
+        channelType,
+        recipient,
+        target,
+        status: reason === null ? 'pending' : 'suppressed',
+        reason,
+        maxAttempts: this.options.maxAttempts,
+      });
+      for (const name of new Set(item.spec.channels)) {
+        const channel = channels.get(name);
+        if (!channel) {
+          rows.push(row(name, 'unknown', '', '', 'unknown_channel'));
+        } else if (channel.type === 'email') {
+          const reachable = await this.store.recipients.withEmail(item.tenantId, users);
+          for (const user of users ?? reachable) rows.push(row(name, 'email', user, '', reachable.has(user) ? null : 'no_address'));
+        } else if (channel.type === 'webpush') {
+          const subscriptions = await this.store.pushSubscriptions.forUsers(item.tenantId, users);
+          for (const user of users ?? subscriptions.keys()) {
+            const ids = subscriptions.get(user) ?? [];
+            if (ids.length === 0) rows.push(row(name, 'webpush', user, '', 'no_subscription'));
+            for (const id of ids) rows.push(row(name, 'webpush', user, id, null));
+          }
+        } else {
+          rows.push(row(name, channel.type, '', '', null));
+        }
+      }
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The committed stream as its consumers read it: outbox rows in position order, each
+ * consumer's durable cursor, and pruning of what every consumer has passed.
+ *
+ * Rules:
+ * - The outbox holds every committed position that some consumer has not passed yet;
+ *   a row is deleted only when its position is at or below every consumer's cursor.
+ * - Cursors only move forward (`advance` never lowers one), so a late, stale writer
+ *   cannot make a consumer redo work it recorded.
+ * - `planned` consumers (deliveries) move their cursor inside the transaction that
+ *   records their work (delivery-repository.ts, `commitPlan`); `realtime` moves it after
+ *   emitting (emit is at-least-once).
+ */
+import type { Knex } from 'knex';
+import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
+import { MESSAGE_COLUMNS, toNumber, type MessageRow } from './message-codec.js';
+
+export type ConsumerName = 'realtime' | 'deliveries';
+
+/** An outbox row with its message (null when retention already removed it). */
+export type StreamEntry = { position: number; messageId: string; message: MessageRow | null };
+
+/** What the deliveries consumer needs of a position: whether it has an external part. */
+export interface DeliveryWork {
+  position: number;
+  messageId: string;
+  tenantId: string | null;
+  scope: string | null;
+  delivery: unknown;
+}
+
+export class StreamRepository {
+  constructor(private readonly db: Knex) {}
+
+  /** Outbox rows after `after` (null: from the oldest), with their messages, in order. */
+  async readAfter(after: number | null, limit: number): Promise<StreamEntry[]> {
+    const rows: ({ outbox_seq: number | string; outbox_message_id: string } & Partial<MessageRow>)[] = await this.db('notify_outbox as o')
+      .leftJoin('notify_messages as m', 'm.id', 'o.message_id')
+      .whereNotNull('o.seq') // NULL only from an instance older than migration 002, still running
+      .modify((q) => (after === null ? q : q.where('o.seq', '>', after)))
+      .orderBy('o.seq')
+      .limit(limit)
+      .select('o.seq as outbox_seq', 'o.message_id as outbox_message_id', ...MESSAGE_COLUMNS.map((c) => `m.${c}`));
+    return rows.map((row) => ({
+      position: toNumber(row.outbox_seq)!,
+      messageId: row.outbox_message_id,
+      message: row.id ? (row as MessageRow) : null,
+    }));
+  }
+
+  /** The external part of the positions after `after`, in order (messages without one included). */
+  async readDeliveryWork(after: number, limit: number): Promise<DeliveryWork[]> {
+    const rows: { seq: number | string; message_id: string; tenant_id: string | null; scope: string | null; delivery: unknown }[] =
+      await this.db('notify_outbox as o')
+        .leftJoin('notify_messages as m', 'm.id', 'o.message_id')
+        .whereNotNull('o.seq')
+        .where('o.seq', '>', after)
+        .orderBy('o.seq')
+        .limit(limit)
+        .select('o.seq', 'o.message_id', 'm.tenant_id', 'm.scope', 'm.delivery');
+    return rows.map((r) => ({ position: toNumber(r.seq)!, messageId: r.message_id, tenantId: r.tenant_id, scope: r.scope, delivery: r.delivery }));
+  }
+
+  /** Recipient user ids of personal messages, by message id. */
+  async recipientsOf(messageIds: readonly string[]): Promise<Map<string, string[]>> {
+    const byMessage = new Map<string, string[]>();
+    if (messageIds.length === 0) return byMessage;
+    const rows: { message_id: string; user_id: string }[] = await this.db('notify_inbox')
+      .whereIn('message_id', messageIds)
+      .select('message_id', 'user_id');
+    for (const r of rows) {
+      const list = byMessage.get(r.message_id);
+      if (list) list.push(r.user_id);
+      else byMessage.set(r.message_id, [r.user_id]);
+    }
+    return byMessage;
+  }
+
+  async cursor(name: ConsumerName): Promise<number> {
+    const row = (await this.db(CONSUMERS_TABLE).where({ name }).first('position')) as { position: number | string } | undefined;
+    if (!row) throw new Error(`${CONSUMERS_TABLE} has no cursor "${name}": run the migrations`);
+    return toNumber(row.position)!;
+  }
+
+  /** Moves a cursor forward to `position` (never back). */
+  async advance(name: ConsumerName, position: number, now = Date.now()): Promise<void> {
+    await this.db(CONSUMERS_TABLE).where({ name }).andWhere('position', '<', position).update({ position, updated_at: now });
+  }
+
+  /** Deletes outbox rows every consumer has passed; returns the position pruned through. */
+  async prune(): Promise<number> {
+    const row = (await this.db(CONSUMERS_TABLE).min({ low: 'position' }).first()) as { low: number | string | null } | undefined;
+    const through = toNumber(row?.low ?? null);
+    if (through === null) return 0;
+    await this.db('notify_outbox').where('seq', '<=', through).delete();
+    return through;
+  }
+
+  /** Rows a consumer has not passed yet and the age of the oldest (metrics). */
+  async backlog(name: ConsumerName, now = Date.now()): Promise<{ backlog: number; lagSeconds: number }> {
+    const position = await this.cursor(name);
+    const row = await this.db('notify_outbox')
+      .where((q) => q.where('seq', '>', position).orWhereNull('seq'))
+      .count<{ backlog: number | string }[]>({ backlog: '*' })
+      .min({ oldest: 'created_at' })
+      .first<{ backlog: number | string; oldest: number | string | null } | undefined>();
+    const oldest = toNumber(row?.oldest ?? null);
+    return { backlog: toNumber(row?.backlog) ?? 0, lagSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000) };
+  }
+}
