@@ -5,6 +5,7 @@
  *                              served at /sdk/notify-client.js
  *   react.js                   the React hook as ESM, react left external
  *   demo.js, demo.html         the /demo page (React bundled)
+ *   notify-sw.js               the web push service worker, copied as it is
  *   types/                     .d.ts for the SDK and the hook (unless --no-types)
  * and prints the SDK's minified and gzip size.
  *
@@ -52,6 +53,7 @@ export async function buildClient({ outDir = join(root, 'dist', 'client'), types
   await bundle('src/client/react.ts', join(outDir, 'react.js'), { external: ['react'] });
   await bundle('src/client/demo/demo.ts', join(outDir, 'demo.js'));
   await writeAtomic(join(outDir, 'demo.html'), await readFile(join(root, 'src/client/demo/demo.html')));
+  await writeAtomic(join(outDir, 'notify-sw.js'), await readFile(join(root, 'src/client/push/service-worker.js')));
   if (types) {
     const tsc = join(root, 'node_modules', '.bin', 'tsc');
     await promisify(execFile)(tsc, ['-p', join(root, 'src/client/tsconfig.json'), '--outDir', join(outDir, 'types')]);

@@ -6,4 +6,5 @@ export { createNotificationClient, NotificationClient } from './notification-cli
 export { NotificationCenter, type CenterItem, type CenterOptions, type CenterSnapshot } from './notification-center.js';
 export { HttpStatusError, type HistoryPage } from './rest-api.js';
 export { memoryStorage } from './support.js';
+export { isPushSupported, registerPush, unregisterPush, type RegisterPushOptions } from './push/register-push.js';
 export type * from './types.js';

@@ -134,6 +134,7 @@ export class DeliveryWorker {
     }
     if (outcome.status === 'permanent' && outcome.subscriptionGone && row.push) {
       await this.store.pushSubscriptions.delete(row.push.id);
+      return void (await this.record(row, { status: 'dead', error: outcome.error, reason: 'subscription_gone' }, 'dead'));
     }
     const now = Date.now();
     if (outcome.status === 'deferred') {

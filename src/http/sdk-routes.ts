@@ -2,6 +2,7 @@
  * The browser SDK as one ESM file, and the notification-center demo page.
  *
  *   GET /sdk/notify-client.js   `import { createNotificationClient } from '/sdk/notify-client.js'`
+ *   GET /notify-sw.js           the web push service worker (src/client/push/service-worker.js)
  *   GET /demo?token=<jwt>       the demo, signed in as that user (DEMO_PAGE)
  *
  * Both come from the client build (`npm run build:client` → dist/client/), like
@@ -40,6 +41,8 @@ export function sdkRoutes(deps: SdkRouteDeps): Router {
   };
 
   router.get('/sdk/notify-client.js', (_req, res) => serve(res, 'notify-client.js', { 'Content-Type': JS, 'Cache-Control': 'no-cache' }));
+  // At the root, so a page of this origin can register it for scope "/".
+  router.get('/notify-sw.js', (_req, res) => serve(res, 'notify-sw.js', { 'Content-Type': JS, 'Cache-Control': 'no-cache' }));
   router.get('/sdk/notify-client.js.map', (_req, res) => serve(res, 'notify-client.js.map', { 'Cache-Control': 'no-cache' }));
   if (deps.demoPage) {
     router.get('/sdk/demo.js', (_req, res) => serve(res, 'demo.js', { 'Content-Type': JS, 'Cache-Control': 'no-cache' }));
