@@ -119,15 +119,18 @@ export class DeliveryWorker {
     const prepared = this.prepare(row);
     if ('resolution' in prepared) return void (await this.record(row, prepared.resolution, prepared.resolution.status));
     const { job, driver } = prepared;
-    this.metrics.attempts.inc({ channel_type: row.channelType });
-    const end = this.metrics.sendDuration.startTimer({ channel_type: row.channelType });
+    const started = process.hrtime.bigint();
     let outcome: SendOutcome;
     try {
       outcome = await driver.send(job, this.abort.signal);
     } catch (error) {
       outcome = outcomeOfError(error);
     }
-    end();
+    // A deferred send made no request: it is neither an attempt nor a send duration.
+    if (outcome.status !== 'deferred') {
+      this.metrics.attempts.inc({ channel_type: row.channelType });
+      this.metrics.sendDuration.observe({ channel_type: row.channelType }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
     if (outcome.status === 'sent') {
       this.metrics.outcomes.inc({ channel_type: row.channelType, outcome: 'sent' });
       return this.queueSent(row.id);

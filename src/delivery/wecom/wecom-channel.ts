@@ -57,7 +57,7 @@ export function createWecomChannel(options: WecomChannelOptions): ChannelDriver 
         const reason = error instanceof Error ? error.message : String(error);
         return { status: 'deferred', retryAfterMs: LIMITER_UNAVAILABLE_RETRY_MS, error: redactKey(`robot rate limit unavailable: ${reason}`, key) };
       }
-      if (waitMs > 0) return { status: 'deferred', retryAfterMs: waitMs, error: 'robot rate limit (20/min) reached' };
+      if (waitMs > 0) return { status: 'deferred', retryAfterMs: waitMs, error: `robot rate limit reached: waiting ${Math.ceil(waitMs / 1000)} s for a slot` };
 
       let reply: HttpPostResult;
       try {

@@ -96,7 +96,7 @@ describe('wecom channel', () => {
     expect(first.filter((o) => o.status === 'sent')).toHaveLength(20);
     expect(deferred).toHaveLength(10);
     for (const o of deferred) {
-      expect(o).toEqual({ status: 'deferred', retryAfterMs: expect.any(Number), error: 'robot rate limit (20/min) reached' });
+      expect(o).toEqual({ status: 'deferred', retryAfterMs: expect.any(Number), error: expect.stringMatching(/^robot rate limit reached: waiting \d+ s for a slot$/) });
       expect(o.retryAfterMs).toBeGreaterThan(0);
       expect(o.retryAfterMs).toBeLessThanOrEqual(LIMITER_WINDOW_MS);
     }
