@@ -20,11 +20,14 @@ interface Panel {
   id: number;
   title: string;
   type: string;
+  gridPos: { x: number; y: number; w: number; h: number };
   datasource?: { type: string; uid: string };
   targets?: Target[];
 }
 
 const dashboard = JSON.parse(readRepoFile('grafana', 'dashboards', 'notify-gateway.json')) as { uid: string; title: string; panels: Panel[] };
+/** Row headers group the panels below them; they have no query of their own. */
+const queryPanels = dashboard.panels.filter((panel) => panel.type !== 'row');
 const targets = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
 const dashboardExprs = targets.map(({ target }) => target.expr);
 const ruleExprs = loadYaml<{ groups: { rules: { expr: string }[] }[] }>('prometheus', 'notify-alerts.yml').groups.flatMap((g) =>
@@ -50,7 +53,8 @@ describe('grafana provisioning', () => {
   it('has the panels ops asked for, each with a query, unique ids', () => {
     expect(dashboard.uid).toBe('notify-gateway');
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
-    for (const panel of dashboard.panels) expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+    for (const panel of queryPanels) expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+    for (const row of dashboard.panels.filter((panel) => panel.type === 'row')) expect(row.targets ?? [], row.title).toEqual([]);
     const used = new Set(dashboardExprs.flatMap(metricNames));
     for (const name of [
       'notify_connected_sockets', // connections per instance
@@ -66,6 +70,27 @@ describe('grafana provisioning', () => {
     }
     expect(dashboardExprs.some((e) => /by \(kind\)/.test(e))).toBe(true);
     expect(dashboardExprs.some((e) => /by \(instance\) \(notify_connected_sockets\)/.test(e))).toBe(true);
+  });
+
+  it('has a Deliveries row with the delivery panels below it', () => {
+    const row = dashboard.panels.find((panel) => panel.type === 'row' && panel.title === 'Deliveries');
+    expect(row).toBeDefined();
+    const below = queryPanels.filter((panel) => panel.gridPos.y > row!.gridPos.y);
+    const exprs = below.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+    for (const pattern of [
+      /sum by \(channel_type, outcome\) \(rate\(notify_deliveries_total\[/, // deliveries/s by channel type and outcome
+      /sum by \(channel_type\) \(rate\(notify_delivery_attempts_total\[/, // attempts/s
+      /histogram_quantile\(0\.95, sum by \(le, channel_type\) \(rate\(notify_delivery_send_duration_seconds_bucket\[/, // send p95
+      // The queue gauges read the shared database: every instance reports the same value.
+      /^max by \(status\) \(notify_delivery_queue_depth\)$/,
+      /^max\(notify_delivery_oldest_pending_seconds\)$/,
+      /^max by \(channel_type\) \(notify_delivery_throttled\)$/,
+    ]) {
+      expect(exprs.some((e) => pattern.test(e)), String(pattern)).toBe(true);
+    }
+    for (const e of dashboardExprs.filter((e) => /notify_delivery_(queue_depth|oldest_pending_seconds)/.test(e))) {
+      expect(e).not.toMatch(/\bsum\b/);
+    }
   });
 
   it('has only valid PromQL (promtool parses every query as a recording rule)', async () => {
@@ -119,6 +144,21 @@ describe('metric names against a running gateway', () => {
     // The outbox gauges are what the lag alert and panel rest on.
     expect(exported).toContain('notify_outbox_lag_seconds');
     expect(exported).toContain('notify_outbox_backlog');
+  });
+
+  it('counts labelled delivery metrics as exported before any delivery happened', () => {
+    // prom-client prints only # HELP / # TYPE for a labelled counter, histogram or gauge
+    // without a value yet; exportedNames reads the TYPE lines (and a histogram's series).
+    for (const name of [
+      'notify_deliveries_total',
+      'notify_delivery_attempts_total',
+      'notify_delivery_send_duration_seconds_bucket',
+      'notify_delivery_throttled',
+      'notify_delivery_queue_depth',
+      'notify_delivery_oldest_pending_seconds',
+    ]) {
+      expect(exported, name).toContain(name);
+    }
   });
 
   it('counts default process metrics as exported (the dashboard plots memory and event-loop lag)', () => {

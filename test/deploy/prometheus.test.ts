@@ -36,12 +36,22 @@ describe('promtool', () => {
     expect(result.stdout).toContain('SUCCESS: 1 rule files found');
   });
 
-  it('passes the rule unit tests (no leader, connections, outbox lag, reconnect rate)', async () => {
+  it('passes the rule unit tests (no leader, connections, outbox lag, reconnect rate, deliveries)', async () => {
     const result = await promtool('test', 'rules', 'notify-alerts.test.yml');
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const tested = loadYaml<{ tests: { alert_rule_test: { alertname: string }[] }[] }>('prometheus', 'notify-alerts.test.yml')
       .tests.flatMap((t) => t.alert_rule_test.map((a) => a.alertname));
-    expect(new Set(tested)).toEqual(new Set(['NotifyNoRelayLeader', 'NotifyTooManyConnections', 'NotifyOutboxLag', 'NotifyHighReconnectRate']));
+    expect(new Set(tested)).toEqual(
+      new Set([
+        'NotifyNoRelayLeader',
+        'NotifyTooManyConnections',
+        'NotifyOutboxLag',
+        'NotifyHighReconnectRate',
+        'NotifyDeliveriesDead',
+        'NotifyDeliveryBacklog',
+        'NotifyWecomRobotThrottled',
+      ]),
+    );
   });
 });
 
@@ -54,9 +64,15 @@ describe('alert rules', () => {
     expect(rule('NotifyNoRelayLeader').expr).toContain('sum(notify_relay_leader) == 0');
     expect(rule('NotifyHttpErrors').expr).toContain('status=~"5.."');
     expect(metricNames(rule('NotifyAuthFailures').expr)).toEqual(['notify_auth_failures_total']);
+    // Delivery counters are per instance (sum); the queue gauges read the shared
+    // database, so every instance reports the same value (max, never sum).
+    expect(rule('NotifyDeliveriesDead').expr).toMatch(/^sum by \(channel_type\) \(increase\(notify_deliveries_total\{outcome="dead"\}\[10m\]\)\) > \d+$/);
+    expect(rule('NotifyDeliveryBacklog').expr).toBe('max(notify_delivery_oldest_pending_seconds) > 300');
+    expect(rule('NotifyWecomRobotThrottled')).toMatchObject({ expr: 'max(notify_delivery_throttled{channel_type="wecom"}) > 0', for: '10m' });
     for (const r of rules()) {
       expect(r.labels?.severity, r.alert).toMatch(/^(warning|critical)$/);
       expect(r.annotations?.summary, r.alert).toBeTruthy();
+      if (/notify_delivery_(queue_depth|oldest_pending_seconds)/.test(r.expr)) expect(r.expr, r.alert).not.toMatch(/\bsum\b/);
     }
   });
 
