@@ -39,7 +39,8 @@ export interface WorkerOptions {
 const SENT_FLUSH_MS = 20;
 
 export class DeliveryWorker {
-  readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** Fits `locked_by` (64): a long hostname (a Kubernetes pod name) is cut, the random part keeps it unique. */
+  readonly id = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private stopped = false;
   private inFlight = new Set<Promise<void>>();
   private waiter: (() => void) | null = null;
