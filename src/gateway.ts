@@ -25,6 +25,9 @@ import { createReadEcho } from './http/read-echo.js';
 import { sdkRoutes } from './http/sdk-routes.js';
 import { streamRoute } from './http/stream-route.js';
 import { notifyBatchRoute } from './http/notify-batch-route.js';
+import { auditRoutes } from './http/audit-routes.js';
+import { auditedKinds, createNotifyAudit } from './http/notify-audit.js';
+import { createNotifyLimiter } from './http/notify-limits.js';
 import type { NotifyDeps } from './http/notify-input.js';
 import { notifyRoute } from './http/notify-route.js';
 import { createLogger, type Logger } from './logger.js';
@@ -87,6 +90,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     isRelayLeader: () => lease.isHeld(),
     outboxState: () => store.stream.backlog('realtime'),
     deliveryQueue: () => store.deliveries.stats(),
+    kindLabels: { registered: config.METRIC_KINDS, limit: config.METRIC_KIND_LIMIT },
   });
 
   // The app is the request listener from the start: Socket.IO's attach() then wraps it, so
@@ -182,6 +186,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     submit: config.WRITE_BATCHING ? (input, group) => batcher.submit(input, group) : (input) => writer.write(input),
     checkApiKey: createApiKeyChecker(config.NOTIFY_API_KEYS),
     metrics,
+    limits: await createNotifyLimiter(config, metrics, logger),
+    ...(config.AUDIT_KINDS.length > 0 && { audit: createNotifyAudit(auditedKinds(config.AUDIT_KINDS), store.audit, logger) }),
   };
 
   const verifyToken = createTokenVerifier(config);
@@ -234,9 +240,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         channels: store.channels,
         available: new Set(drivers.keys()),
         allowPrivateTargets: config.ALLOW_PRIVATE_WEBHOOKS,
+        audit: store.audit,
       }),
-      recipientRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, recipients: store.recipients }),
-      deliveryRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, deliveries: store.deliveries, onRetry: () => worker?.wake() }),
+      recipientRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, recipients: store.recipients, audit: store.audit }),
+      deliveryRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, deliveries: store.deliveries, onRetry: () => worker?.wake(), audit: store.audit }),
+      auditRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, audit: store.audit }),
       pushSubscriptionRoutes({
         verifyToken,
         metrics,
@@ -282,7 +290,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       stopSweeper ??= startRetentionSweeper(
         store,
         lease,
-        { inboxRetentionMs: config.INBOX_RETENTION_DAYS * 86_400_000, replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3_600_000 },
+        {
+          inboxRetentionMs: config.INBOX_RETENTION_DAYS * 86_400_000,
+          replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3_600_000,
+          auditRetentionMs: config.AUDIT_RETENTION_DAYS * 86_400_000,
+        },
         logger,
       );
       return (httpServer.address() as AddressInfo).port;
@@ -299,6 +311,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await closeHttp(io, httpServer);
       await fanout.close();
       await limitsRedis?.quit().catch(() => limitsRedis.disconnect());
+      await notifyDeps.limits?.close();
       await store.close();
     },
   };

@@ -29,6 +29,20 @@ const apiKeysFromEnv = z.string().transform((raw, ctx) => {
   return keys;
 });
 
+/** A comma-separated list (duplicates dropped); every entry must match `pattern`. */
+const listFromEnv = (pattern: RegExp, what: string) =>
+  z.string().transform((raw, ctx) => {
+    const items = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+    const bad = items.find((item) => !pattern.test(item));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${bad}" is not ${what}` });
+      return z.NEVER;
+    }
+    return items;
+  });
+const KIND_OR_FAMILY = /^[a-z][a-z0-9_.:-]{0,63}$/;
+const KIND_OR_FAMILY_PATTERN = /^(?:[a-z][a-z0-9_.:-]{0,63}|[a-z][a-z0-9_.-]{0,62}:\*)$/;
+
 /** Tenant ids never contain ':' so that room names `user:<tid>:<uid>` cannot collide. */
 export const TENANT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -88,6 +102,22 @@ const envSchema = z
     DEMO_PAGE: boolFromEnv.optional(),
     /** Express "trust proxy" value, e.g. "loopback" behind nginx. @default false */
     TRUST_PROXY: z.string().min(1).optional(),
+
+    // Notify limits per API key (src/limits/, src/http/notify-limits.ts), metric labels, audit log.
+    /** Notifications per API key per second (a batch counts its items); 0 = no limit. @default 200 */
+    NOTIFY_RATE_PER_KEY: intFromEnv(0, 10_000_000).default(200),
+    /** Recipients per API key per second (a tenant broadcast counts 1); 0 = no limit. @default 20000 */
+    NOTIFY_RECIPIENTS_PER_KEY: intFromEnv(0, 1_000_000_000).default(20_000),
+    /** Both notify limits are counted over windows this long: a key may spend a whole window's budget at once. @default 10 */
+    NOTIFY_RATE_WINDOW_SECONDS: intFromEnv(1, 3600).default(10),
+    /** Kinds or families kept whole as the `kind` metric label (others: their family). @default none */
+    METRIC_KINDS: listFromEnv(KIND_OR_FAMILY, 'a kind or kind family').default([]),
+    /** Distinct unregistered `kind` label values per process; beyond → "other". @default 50 */
+    METRIC_KIND_LIMIT: intFromEnv(1, 10_000).default(50),
+    /** Kinds whose notifications are written to the audit log: `kind` or `family:*`. @default none */
+    AUDIT_KINDS: listFromEnv(KIND_OR_FAMILY_PATTERN, 'a kind or "family:*"').default([]),
+    /** How long audit rows are kept. @default 90 */
+    AUDIT_RETENTION_DAYS: intFromEnv(1, 3650).default(90),
 
     // External delivery (src/delivery/).
     /** Run a delivery worker in this instance (every instance by default). @default true */

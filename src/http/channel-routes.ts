@@ -6,7 +6,8 @@
  * robot key as `key=…last4`. The one exception is a webhook secret the gateway generated
  * (no `secret` in the PUT body): that response carries it once, since the receiver needs
  * it to verify signatures. URLs are checked against SSRF when they are saved, and again
- * on every send (address-guard.ts).
+ * on every send (address-guard.ts). PUT and DELETE leave a row in the audit log (type
+ * only: never the URL or the secret).
  */
 import { Router } from 'express';
 import { z } from 'zod';
@@ -14,7 +15,8 @@ import { checkTargetUrl } from '../delivery/address-guard.js';
 import type { ChannelType } from '../delivery/channel.js';
 import { generateWebhookSecret, isWebhookSecret } from '../delivery/webhook/standard-webhooks.js';
 import type { ChannelRecord, ChannelRepository } from '../store/channel-repository.js';
-import { tenantFilterOf, tenantOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { requireApiKey, tenantFilterOf, tenantOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { keyActor, type AuditLog } from './audit-routes.js';
 import { HttpError } from './errors.js';
 import { CHANNEL_NAME } from './notify-schema.js';
 
@@ -23,6 +25,7 @@ export interface ChannelRouteDeps extends AdminAuthDeps {
   /** Channel types this gateway can send (email needs SMTP_URL, webpush VAPID keys). */
   available: ReadonlySet<ChannelType>;
   allowPrivateTargets: boolean;
+  audit: AuditLog;
 }
 
 const url = z.string().min(1).max(2048);
@@ -64,6 +67,13 @@ export function channelRoutes(deps: ChannelRouteDeps): Router {
       config.secret = body.secret ?? generatedSecret;
     }
     const created = await deps.channels.put(tenantId, name, body.type, config);
+    await deps.audit.record({
+      tenantId,
+      actor: keyActor(requireApiKey(deps, req)),
+      action: 'channel.put',
+      target: name,
+      details: { type: body.type, created },
+    });
     const saved = await deps.channels.get(tenantId, name);
     res.status(created ? 201 : 200).json({ channel: { ...present(saved!), ...(generatedSecret && { secret: generatedSecret }) } });
   });
@@ -80,8 +90,10 @@ export function channelRoutes(deps: ChannelRouteDeps): Router {
   });
 
   router.delete('/api/channels/:name', async (req, res) => {
-    const deleted = await deps.channels.delete(tenantOf(deps, req), channelName(req.params.name));
-    if (!deleted) throw new HttpError('NOT_FOUND', 'no such channel');
+    const tenantId = tenantOf(deps, req);
+    const name = channelName(req.params.name);
+    if (!(await deps.channels.delete(tenantId, name))) throw new HttpError('NOT_FOUND', 'no such channel');
+    await deps.audit.record({ tenantId, actor: keyActor(requireApiKey(deps, req)), action: 'channel.delete', target: name });
     res.status(204).end();
   });
 

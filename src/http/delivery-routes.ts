@@ -2,12 +2,14 @@
  * Operators' view of the delivery queue (API key): `GET /api/deliveries` (newest first,
  * filters `status`, `channel`, `messageId`, opaque `cursor`) and
  * `POST /api/deliveries/:id/retry` (a `dead` or `failed` row → due now, attempts reset).
- * A tenant-bound key sees and retries only its tenant's rows.
+ * A tenant-bound key sees and retries only its tenant's rows. A retry leaves a row in the
+ * audit log.
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import { DELIVERY_STATUSES, type DeliveryRepository, type DeliveryStatus } from '../store/delivery-repository.js';
-import { tenantFilterOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { requireApiKey, tenantFilterOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { keyActor, type AuditLog } from './audit-routes.js';
 import { HttpError } from './errors.js';
 import { CHANNEL_NAME } from './notify-schema.js';
 
@@ -15,6 +17,7 @@ export interface DeliveryRouteDeps extends AdminAuthDeps {
   deliveries: DeliveryRepository;
   /** After a retry: wake this instance's worker. */
   onRetry: () => void;
+  audit: AuditLog;
 }
 
 const ID = /^[0-9a-f-]{36}$/;
@@ -56,6 +59,13 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
       throw new HttpError('CONFLICT', `only dead or failed deliveries can be retried; this one is ${found.status}`);
     }
     deps.onRetry();
+    await deps.audit.record({
+      tenantId: found.tenantId,
+      actor: keyActor(requireApiKey(deps, req)),
+      action: 'delivery.retry',
+      target: id,
+      details: { messageId: found.messageId, channel: found.channel, channelType: found.channelType, from: found.status },
+    });
     res.status(202).json({ delivery: await deps.deliveries.get(id) });
   });
 

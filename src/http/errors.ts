@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** Over a rate limit; `Retry-After` and the RateLimit-* headers say when to retry. */
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   STORE_UNAVAILABLE: 503,
 } as const;
@@ -55,7 +57,13 @@ export function errorHandler(logger: Logger, isStoreUnavailable: (error: unknown
 function toHttpError(error: unknown, isStoreUnavailable: (error: unknown) => boolean): HttpError {
   if (error instanceof HttpError) return error;
   const type = (error as { type?: unknown } | null)?.type;
+  // A parser giving up on nesting (RangeError) is the depth rule (json-guard.ts), not bad JSON.
+  if (type === 'entity.parse.failed' && error instanceof RangeError) {
+    return new HttpError('VALIDATION_FAILED', 'JSON body refused: nested too deeply');
+  }
   if (type === 'entity.parse.failed') return new HttpError('INVALID_JSON', 'request body is not valid JSON');
+  // The router could not percent-decode a path parameter (it marks the URIError 400).
+  if (error instanceof URIError) return new HttpError('VALIDATION_FAILED', 'the path is not valid percent-encoded UTF-8');
   if (type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'request body is too large');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');

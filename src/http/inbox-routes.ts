@@ -11,7 +11,7 @@
  * - Owner-checked on every row: queries are scoped by the token's (tenant, user), so an
  *   id of another user or tenant is "not found", never "forbidden" (no existence leak).
  * - History merges the user's rows with tenant broadcasts; `cursor` is opaque and
- *   stable (created_at + id, see inbox-queries.ts for why and for broadcast read state).
+ *   stable (created_at + id, see store/inbox-repository.ts for why and for broadcast read state).
  * - `after` switches to the stream mode used by the SDK's last-resort short polling:
  *   entries after a position in commit order, as the socket replays them. `after=` with
  *   no value answers only the head position (`lastId`); `after=start` means "my stream
@@ -22,9 +22,10 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { TokenVerifier } from '../auth/user-token.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { streamAfter } from '../realtime/replay.js';
+import type { HistoryPosition } from '../store/inbox-repository.js';
 import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
-import { countUnread, listHistory, markAllRead, markRead, streamAfter, streamHead, type HistoryPosition } from './inbox-queries.js';
 import type { ReadEcho } from './read-echo.js';
 import { authenticate } from './user-auth.js';
 
@@ -55,7 +56,7 @@ const notificationId = z.string().min(1).max(64);
 
 export function inboxRoutes(deps: InboxRouteDeps): Router {
   const router = Router();
-  const db = deps.store.db;
+  const { inbox, replay } = deps.store;
   const auth = (req: Request, res: Parameters<typeof authenticate>[2]) => {
     res.set('Cache-Control', 'private, no-store');
     return authenticate(deps, req, res, 'rest');
@@ -65,28 +66,28 @@ export function inboxRoutes(deps: InboxRouteDeps): Router {
     const who = auth(req, res);
     const query = parse(listQuery, req.query);
     if (query.after === '') {
-      res.json({ items: [], lastId: await streamHead(db, who), recovered: false });
+      res.json({ items: [], lastId: await replay.streamHead(who), recovered: false });
       return;
     }
     if (query.after !== undefined) {
-      res.json(await streamAfter(db, who, query.after, query.limit, deps.replayRetentionMs));
+      res.json(await streamAfter(replay, who, query.after, query.limit, deps.replayRetentionMs));
       return;
     }
     const before = query.cursor === undefined ? null : decodeCursor(query.cursor);
     const unreadOnly = query.unread === '1' || query.unread === 'true';
-    const page = await listHistory(db, who, { limit: query.limit, before, unreadOnly });
+    const page = await inbox.listHistory(who, { limit: query.limit, before, unreadOnly });
     res.json({ items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null });
   });
 
   router.get('/api/notifications/unread-count', async (req, res) => {
     const who = auth(req, res);
-    res.json({ count: await countUnread(db, who) });
+    res.json({ count: await inbox.countUnread(who) });
   });
 
   router.post('/api/notifications/read-all', async (req, res) => {
     const who = auth(req, res);
     const until = Date.now();
-    const ids = await markAllRead(db, who, until);
+    const ids = await inbox.markAllRead(who, until);
     if (ids.length > 0) {
       deps.readEcho.publish(who, { ids: ids.slice(0, MAX_ECHO_IDS), all: true, until: new Date(until).toISOString() });
     }
@@ -96,7 +97,7 @@ export function inboxRoutes(deps: InboxRouteDeps): Router {
   router.post('/api/notifications/:id/read', async (req, res) => {
     const who = auth(req, res);
     const id = parse(notificationId, req.params.id);
-    const result = await markRead(db, who, id);
+    const result = await inbox.markRead(who, id);
     if (result === 'not_found') throw new HttpError('NOT_FOUND', 'no such notification for this user');
     if (result === 'changed') deps.readEcho.publish(who, { ids: [id] });
     res.json({ id, read: true, changed: result === 'changed' });

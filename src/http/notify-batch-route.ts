@@ -2,11 +2,17 @@
  * POST /api/notify — up to 500 notifications in one request, one result per item in
  * order: `{ status: 201|200, id, … }` or `{ status: 4xx|503, error }`. One bad item
  * never fails the others; valid items are group-committed together.
+ *
+ * Rate limits count the valid items (and their recipients). The valid items that fit
+ * the key's budgets, from the first, are written; the valid items after them answer
+ * `{ status: 429, error: RATE_LIMITED }`. When none fits, the whole request is a 429.
  */
 import express, { Router } from 'express';
 import { z } from 'zod';
+import type { NotificationInput } from '../outbox/notification-writer.js';
 import { HttpError, RETRY_AFTER_SECONDS, errorBody } from './errors.js';
 import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
+import { rateLimitDetails, rateLimitMessage, rateLimited } from './notify-limits.js';
 
 export const BATCH_PATH = '/api/notify';
 export const MAX_BATCH_ITEMS = 500;
@@ -28,24 +34,47 @@ export function notifyBatchRoute(deps: NotifyDeps, isStoreUnavailable: (error: u
       const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
       throw new HttpError('VALIDATION_FAILED', `send { notifications: [1..${MAX_BATCH_ITEMS}] }, each with a kind`, details);
     }
+    const failed = (error: unknown): ItemResult => {
+      const known =
+        error instanceof HttpError ? error
+        : isStoreUnavailable(error) ? new HttpError('STORE_UNAVAILABLE', 'storage is unavailable, retry later')
+        : new HttpError('INTERNAL', 'internal error');
+      return { status: known.status, ...errorBody(known.code, known.message, known.details) };
+    };
+    const prepared = parsed.data.notifications.map(({ kind, ...item }): { input: NotificationInput } | { error: unknown } => {
+      try {
+        checkKind(kind);
+        return { input: toNotificationInput(deps, kind, parseNotifyBody(item), grant) };
+      } catch (error) {
+        return { error };
+      }
+    });
+    const valid = prepared.flatMap((p) => ('input' in p ? [p.input] : []));
+    const admission = valid.length > 0 ? await deps.limits?.admit(res, grant, valid) : undefined;
+    const refusedBy = admission?.refusedBy ?? null;
+    if (refusedBy && admission!.admitted === 0) throw rateLimited(res, refusedBy);
+    const admitted = admission?.admitted ?? valid.length;
     // One group: the items keep their order (submitted in order, synchronously, here).
     const order = {};
+    let position = 0;
+    const written: ({ id: string; input: NotificationInput } | undefined)[] = [];
     const results: ItemResult[] = await Promise.all(
-      parsed.data.notifications.map(async ({ kind, ...item }): Promise<ItemResult> => {
+      prepared.map(async (p, index): Promise<ItemResult> => {
+        if (!('input' in p)) return failed(p.error);
+        if (position++ >= admitted && refusedBy) {
+          return { status: 429, ...errorBody('RATE_LIMITED', rateLimitMessage(refusedBy), rateLimitDetails(refusedBy)) };
+        }
         try {
-          checkKind(kind);
-          const input = toNotificationInput(deps, kind, parseNotifyBody(item), grant);
-          const { status, body } = answer(deps, kind, await deps.submit(input, order));
+          const result = await deps.submit(p.input, order);
+          if (!result.deduped) written[index] = { id: result.id, input: p.input };
+          const { status, body } = answer(deps, p.input.kind, result);
           return { status, ...body };
         } catch (error) {
-          const known =
-            error instanceof HttpError ? error
-            : isStoreUnavailable(error) ? new HttpError('STORE_UNAVAILABLE', 'storage is unavailable, retry later')
-            : new HttpError('INTERNAL', 'internal error');
-          return { status: known.status, ...errorBody(known.code, known.message, known.details) };
+          return failed(error);
         }
       }),
     );
+    if (deps.audit) await deps.audit.afterCommit(grant, written.filter((w) => w !== undefined));
     const allUnavailable = results.every((r) => r.status === 503);
     if (allUnavailable) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(allUnavailable ? 503 : 200).json({ results });

@@ -3,6 +3,8 @@ import type { ApiKeyGrant } from '../auth/api-keys.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NotificationInput, WriteResult } from '../outbox/notification-writer.js';
 import { HttpError } from './errors.js';
+import type { NotifyAudit } from './notify-audit.js';
+import type { NotifyLimiter } from './notify-limits.js';
 import { KIND, MAX_DATA_BYTES, notifyBodySchema, type NotifyBody } from './notify-schema.js';
 
 export interface NotifyDeps {
@@ -13,6 +15,10 @@ export interface NotifyDeps {
   submit: (input: NotificationInput, group?: object) => Promise<WriteResult>;
   checkApiKey: (presented: string | undefined) => ApiKeyGrant | null;
   metrics: Metrics;
+  /** Rate limits per API key (notify-limits.ts); unset: none. */
+  limits?: NotifyLimiter;
+  /** Audit rows for audited kinds, after commit (notify-audit.ts); unset: none. */
+  audit?: NotifyAudit;
 }
 
 export function requireGrant(deps: NotifyDeps, presented: string | undefined): ApiKeyGrant {

@@ -1,7 +1,8 @@
-/** POST /api/notify/:kind — service API key → validate → stored (committed) → 201/200. */
+/** POST /api/notify/:kind — service API key → validate → rate limits → stored (committed) → 201/200. */
 import { Router, type Request } from 'express';
 import { HttpError } from './errors.js';
 import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
+import { rateLimited } from './notify-limits.js';
 
 export function notifyRoute(deps: NotifyDeps): Router {
   const router = Router();
@@ -14,7 +15,11 @@ export function notifyRoute(deps: NotifyDeps): Router {
     }
     const body = parseNotifyBody(req.body);
     applyIdempotencyKey(req, body);
-    const result = await deps.submit(toNotificationInput(deps, kind, body, grant));
+    const input = toNotificationInput(deps, kind, body, grant);
+    const admission = await deps.limits?.admit(res, grant, [input]);
+    if (admission?.refusedBy) throw rateLimited(res, admission.refusedBy);
+    const result = await deps.submit(input);
+    if (!result.deduped) await deps.audit?.afterCommit(grant, [{ id: result.id, input }]);
     const { status, body: payload } = answer(deps, kind, result);
     res.status(status).json(payload);
   });

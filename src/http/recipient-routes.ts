@@ -1,15 +1,18 @@
 /**
  * A user's addresses for external channels (API key): `PUT`, `GET`, `DELETE
  * /api/recipients/:userId`. PUT replaces the whole record: a field left out is cleared.
+ * PUT and DELETE leave a row in the audit log (the names of the fields set, never their values).
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import type { RecipientRecord, RecipientRepository } from '../store/recipient-repository.js';
-import { tenantOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { requireApiKey, tenantOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { keyActor, type AuditLog } from './audit-routes.js';
 import { HttpError } from './errors.js';
 
 export interface RecipientRouteDeps extends AdminAuthDeps {
   recipients: RecipientRepository;
+  audit: AuditLog;
 }
 
 const recipientBody = z
@@ -51,6 +54,13 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
       locale: b.locale ?? null,
       timezone: b.timezone ?? null,
     });
+    await deps.audit.record({
+      tenantId,
+      actor: keyActor(requireApiKey(deps, req)),
+      action: 'recipient.put',
+      target: userId,
+      details: { created, fields: Object.keys(b).sort() },
+    });
     res.status(created ? 201 : 200).json({ recipient: present((await deps.recipients.get(tenantId, userId))!) });
   });
 
@@ -61,9 +71,10 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
   });
 
   router.delete('/api/recipients/:userId', async (req, res) => {
-    if (!(await deps.recipients.delete(tenantOf(deps, req), userIdOf(req.params.userId)))) {
-      throw new HttpError('NOT_FOUND', 'no such recipient');
-    }
+    const tenantId = tenantOf(deps, req);
+    const userId = userIdOf(req.params.userId);
+    if (!(await deps.recipients.delete(tenantId, userId))) throw new HttpError('NOT_FOUND', 'no such recipient');
+    await deps.audit.record({ tenantId, actor: keyActor(requireApiKey(deps, req)), action: 'recipient.delete', target: userId });
     res.status(204).end();
   });
 

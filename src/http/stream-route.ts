@@ -23,13 +23,11 @@
 import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
 import { Router, type Response } from 'express';
-import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { TokenVerifier } from '../auth/user-token.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { replayStream, resolveCursor } from '../realtime/replay.js';
-import { toNumber } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
 import type { ReadEcho } from './read-echo.js';
 import { authenticate } from './user-auth.js';
@@ -85,7 +83,7 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
       try {
         do {
           again = false;
-          for await (const page of replayStream(deps.store.db, who, lastSeq, deps.replayPageSize)) {
+          for await (const page of replayStream(deps.store.replay, who, lastSeq, deps.replayPageSize)) {
             for (const entry of page) {
               if (closed) return sent;
               await send(`id: ${entry.notification.id}\nevent: notification\ndata: ${JSON.stringify(entry.notification)}\n\n`);
@@ -103,8 +101,8 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
       return sent;
     };
     // Resolve the start before subscribing: an 'advance' can then only read after it.
-    const cursor = presented.success ? await resolveCursor(deps.store.db, who, presented.data, deps.replayRetentionMs) : null;
-    lastSeq = cursor ?? (await currentHead(deps.store.db));
+    const cursor = presented.success ? await resolveCursor(deps.store.replay, who, presented.data, deps.replayRetentionMs) : null;
+    lastSeq = cursor ?? (await deps.store.replay.currentHead());
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -142,10 +140,4 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
       for (const res of open) res.end();
     },
   };
-}
-
-/** The newest position overall: anything committed later gets a higher seq (positions are taken in commit order). */
-async function currentHead(db: Knex): Promise<number> {
-  const row = (await db('notify_messages').max({ top: 'seq' }).first()) as { top: number | string | null } | undefined;
-  return toNumber(row?.top) ?? 0;
 }

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createDeliveryMetrics, type DeliveryQueueStats } from './delivery-metrics.js';
+import { createKindLabel, withKindLabel, type KindLabelOptions } from './kind-label.js';
 
 export interface OutboxState {
   backlog: number;
@@ -18,6 +19,8 @@ export interface MetricSources {
   outboxState: () => Promise<OutboxState>;
   /** Read at scrape time, like outboxState. */
   deliveryQueue: () => Promise<DeliveryQueueStats>;
+  /** METRIC_KINDS / METRIC_KIND_LIMIT: how `kind` labels are bounded (kind-label.ts). */
+  kindLabels?: KindLabelOptions;
 }
 
 export function createMetrics(options: MetricSources) {
@@ -25,6 +28,8 @@ export function createMetrics(options: MetricSources) {
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const outboxState = sharedPerScrape(options.outboxState);
+  /** Bounded `kind` label values, shared by every counter labelled by kind. */
+  const kindLabel = createKindLabel(options.kindLabels);
   /** A gauge read from the outbox at scrape time; a store error keeps the last value. */
   const outboxGauge = (name: string, help: string, pick: (state: OutboxState) => number) =>
     new Gauge({
@@ -38,6 +43,7 @@ export function createMetrics(options: MetricSources) {
     });
   return {
     registry,
+    kindLabel,
     deliveries: createDeliveryMetrics(registers, sharedPerScrape(options.deliveryQueue)),
     connectedSockets: new Gauge({ name: 'notify_connected_sockets', help: 'Sockets connected to this instance', registers }),
     connectionsOpened: new Counter({
@@ -63,31 +69,37 @@ export function createMetrics(options: MetricSources) {
       labelNames: ['reason'] as const,
       registers,
     }),
-    ingested: new Counter({
+    ingested: withKindLabel(kindLabel, new Counter({
       name: 'notify_notifications_ingested_total',
       help: 'Notifications committed by POST',
       labelNames: ['kind'] as const,
       registers,
-    }),
+    })),
     writeBatchSize: new Histogram({
       name: 'notify_write_batch_size',
       help: 'Notifications per group-commit transaction',
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
       registers,
     }),
+    rateLimited: new Counter({
+      name: 'notify_rate_limited_total',
+      help: 'Refused with 429 RATE_LIMITED, by the limit that refused (notify_requests, notify_recipients: counted per notification)',
+      labelNames: ['limit'] as const,
+      registers,
+    }),
     dedupeHits: new Counter({ name: 'notify_dedupe_hits_total', help: 'Repeated dedupe keys answered with the first id', registers }),
-    published: new Counter({
+    published: withKindLabel(kindLabel, new Counter({
       name: 'notify_notifications_published_total',
       help: 'Notifications emitted by the relay',
       labelNames: ['kind'] as const,
       registers,
-    }),
-    delivered: new Counter({
+    })),
+    delivered: withKindLabel(kindLabel, new Counter({
       name: 'notify_notifications_delivered_total',
       help: 'Notifications written to sockets (live and replayed), by kind',
       labelNames: ['kind'] as const,
       registers,
-    }),
+    })),
     acked: new Counter({ name: 'notify_notifications_acked_total', help: 'Inbox rows acknowledged by clients', registers }),
     replayed: new Counter({ name: 'notify_replayed_total', help: 'Notifications sent by reconnect replay', registers }),
     replayDuration: new Histogram({

@@ -58,8 +58,6 @@ export interface WriterHooks {
   newId?: () => string;
 }
 
-const DEDUPE_LOOKUP_CHUNK = 500;
-
 export class NotificationWriter {
   constructor(
     private readonly store: Store,
@@ -76,7 +74,7 @@ export class NotificationWriter {
     try {
       const { statements } = new PreparedWrite([{ id, input }], now, this.store.dialect.positions);
       const { beforeCommit } = this.hooks;
-      await this.store.dialect.runWrite(this.store.db, statements, beforeCommit && (() => beforeCommit(id)));
+      await this.store.writes.run(statements, beforeCommit && (() => beforeCommit(id)));
     } catch (error) {
       if (input.dedupeKey && this.store.dialect.isUniqueViolation(error)) {
         const winner = await this.findByDedupeKey(input.tenantId, input.dedupeKey);
@@ -110,8 +108,7 @@ export class NotificationWriter {
       try {
         const { statements } = new PreparedWrite(planned, now, this.store.dialect.positions);
         const { beforeCommit } = this.hooks;
-        await this.store.dialect.runWrite(
-          this.store.db,
+        await this.store.writes.run(
           statements,
           beforeCommit && (async () => {
             for (const row of planned) await beforeCommit(row.id);
@@ -141,22 +138,14 @@ export class NotificationWriter {
 
   /** Dedupe keys of `inputs` already stored, as `tenant\u0000key` → id. */
   private async storedDedupeKeys(inputs: readonly NotificationInput[]): Promise<Map<string, string>> {
-    const pairs = inputs.filter((i) => i.dedupeKey).map((i) => [i.tenantId, i.dedupeKey!]);
+    const keys = inputs.filter((i) => i.dedupeKey).map((i) => ({ tenantId: i.tenantId, dedupeKey: i.dedupeKey! }));
     const found = new Map<string, string>();
-    for (let i = 0; i < pairs.length; i += DEDUPE_LOOKUP_CHUNK) {
-      const rows: { id: string; tenant_id: string; dedupe_key: string }[] = await this.store.db('notify_messages')
-        .whereIn(['tenant_id', 'dedupe_key'], pairs.slice(i, i + DEDUPE_LOOKUP_CHUNK))
-        .select('id', 'tenant_id', 'dedupe_key');
-      for (const row of rows) found.set(dedupeKeyOf(row.tenant_id, row.dedupe_key), row.id);
-    }
+    for (const row of await this.store.messages.findByDedupeKeys(keys)) found.set(dedupeKeyOf(row.tenantId, row.dedupeKey), row.id);
     return found;
   }
 
-  private async findByDedupeKey(tenantId: string, dedupeKey: string): Promise<string | undefined> {
-    const row = await this.store.db('notify_messages')
-      .where({ tenant_id: tenantId, dedupe_key: dedupeKey })
-      .first<{ id: string } | undefined>('id');
-    return row?.id;
+  private findByDedupeKey(tenantId: string, dedupeKey: string): Promise<string | undefined> {
+    return this.store.messages.findByDedupeKey(tenantId, dedupeKey);
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Replay — what a reconnecting client missed, read from the store in commit order.
+ * Replay — what a reconnecting client missed, read from the store in commit order
+ * (store/replay-repository.ts holds the queries).
  *
  * Rules:
  * - A user's stream is the union of their inbox rows (scope "user") and their tenant's
@@ -10,10 +11,12 @@
  *   told `recovered: false` (refetch over REST) rather than guessed at.
  * - Pages are bounded (REPLAY_PAGE_SIZE); the caller keeps reading until a short page.
  * - Expired notifications (ttlSeconds) are not replayed.
+ * - The commit-ordered stream (`streamAfter`) is what the socket replays, for clients
+ *   that can only poll: positions are ids resolved to `seq`, never ids compared.
  */
-import type { Knex } from 'knex';
 import type { Principal } from '../auth/user-token.js';
-import { MESSAGE_COLUMNS, toNumber, toWire, type MessageRow, type WireNotification } from '../store/message-codec.js';
+import { toNumber, toWire, type MessageRow, type WireNotification } from '../store/message-codec.js';
+import type { ReplayRepository } from '../store/replay-repository.js';
 
 export interface StreamEntry {
   seq: number;
@@ -21,58 +24,30 @@ export interface StreamEntry {
 }
 
 export async function resolveCursor(
-  db: Knex,
+  replay: ReplayRepository,
   who: Principal,
   lastAckId: string,
   retentionMs: number,
   now = Date.now(),
 ): Promise<number | null> {
-  const message = await db('notify_messages')
-    .where({ id: lastAckId, tenant_id: who.tenantId })
-    .first<Pick<MessageRow, 'scope' | 'seq' | 'created_at'> | undefined>('scope', 'seq', 'created_at');
+  const message = await replay.cursorMessage(who, lastAckId);
   const seq = toNumber(message?.seq);
   if (!message || seq === null) return null;
   if ((toNumber(message.created_at) ?? 0) < now - retentionMs) return null;
-  if (message.scope === 'user') {
-    const own = await db('notify_inbox')
-      .where({ tenant_id: who.tenantId, user_id: who.userId, message_id: lastAckId })
-      .first('message_id');
-    if (!own) return null;
-  }
+  if (message.scope === 'user' && !(await replay.hasInboxRow(who, lastAckId))) return null;
   return seq;
-}
-
-/** One page of the stream after `afterSeq`, expired rows included (they still advance the cursor). */
-async function readStreamPage(db: Knex, who: Principal, afterSeq: number, limit: number): Promise<MessageRow[]> {
-  const columns = MESSAGE_COLUMNS.map((c) => `m.${c}`);
-  const personal: MessageRow[] = await db('notify_inbox as i')
-    .join('notify_messages as m', 'm.id', 'i.message_id')
-    .where('i.tenant_id', who.tenantId)
-    .andWhere('i.user_id', who.userId)
-    .andWhere('i.seq', '>', afterSeq)
-    .orderBy('i.seq')
-    .limit(limit)
-    .select(columns);
-  const broadcast: MessageRow[] = await db('notify_messages as m')
-    .where('m.tenant_id', who.tenantId)
-    .andWhere('m.scope', 'tenant')
-    .andWhere('m.seq', '>', afterSeq)
-    .orderBy('m.seq')
-    .limit(limit)
-    .select(columns);
-  return [...personal, ...broadcast].sort((a, b) => (toNumber(a.seq) ?? 0) - (toNumber(b.seq) ?? 0)).slice(0, limit);
 }
 
 /** The user's stream after `afterSeq`, page by page, in commit order, without expired rows. */
 export async function* replayStream(
-  db: Knex,
+  replay: ReplayRepository,
   who: Principal,
   afterSeq: number,
   pageSize: number,
 ): AsyncGenerator<StreamEntry[]> {
   let cursor = afterSeq;
   for (;;) {
-    const rows = await readStreamPage(db, who, cursor, pageSize);
+    const rows = await replay.readPage(who, cursor, pageSize);
     const now = Date.now();
     const live = rows.filter((row) => !isExpired(row, now));
     if (live.length > 0) yield live.map((row) => ({ seq: toNumber(row.seq) ?? 0, notification: toWire(row) }));
@@ -84,4 +59,42 @@ export async function* replayStream(
 function isExpired(row: MessageRow, now: number): boolean {
   const expiresAt = toNumber(row.expires_at);
   return expiresAt !== null && expiresAt <= now;
+}
+
+export const STREAM_START = 'start';
+
+export interface StreamSlice {
+  items: WireNotification[];
+  /** Where to continue: the last entry read (delivered or too old), or the head. */
+  lastId: string | null;
+  recovered: boolean;
+}
+
+/**
+ * The stream after a position, for polling clients. `after` is a notification id of the
+ * user's stream (any age: the position stays exact) or `start` (the user saw an empty
+ * stream). Entries older than the replay retention are skipped, not delivered — the
+ * same horizon the socket replay keeps — but still move `lastId` on.
+ */
+export async function streamAfter(
+  replay: ReplayRepository,
+  who: Principal,
+  after: string,
+  limit: number,
+  retentionMs: number,
+  now = Date.now(),
+): Promise<StreamSlice> {
+  const seq = after === STREAM_START ? 0 : await resolveCursor(replay, who, after, Number.MAX_SAFE_INTEGER, now);
+  if (seq === null) return { items: [], lastId: await replay.streamHead(who), recovered: false };
+  const horizon = now - retentionMs;
+  const items: WireNotification[] = [];
+  let lastId: string | null = after === STREAM_START ? null : after;
+  pages: for await (const page of replayStream(replay, who, seq, limit)) {
+    for (const entry of page) {
+      lastId = entry.notification.id;
+      if (Date.parse(entry.notification.createdAt) >= horizon) items.push(entry.notification);
+      if (items.length >= limit) break pages;
+    }
+  }
+  return { items, lastId, recovered: true };
 }

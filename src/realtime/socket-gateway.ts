@@ -162,9 +162,9 @@ async function replayInto(deps: Context, socket: GatewaySocket, fromId: string |
   const who = socket.data.principal;
   const sent = new Set<string>();
   try {
-    const cursor = fromId ? await resolveCursor(deps.store.db, who, fromId, deps.replayRetentionMs) : null;
+    const cursor = fromId ? await resolveCursor(deps.store.replay, who, fromId, deps.replayRetentionMs) : null;
     if (cursor !== null) {
-      for await (const page of replayStream(deps.store.db, who, cursor, deps.replayPageSize)) {
+      for await (const page of replayStream(deps.store.replay, who, cursor, deps.replayPageSize)) {
         if (socket.disconnected) return;
         for (const entry of page) {
           socket.emit('notification', entry.notification);
@@ -199,12 +199,8 @@ async function handleAck(deps: SocketGatewayDeps, socket: GatewaySocket, payload
   }
   const who = socket.data.principal;
   try {
-    // The WHERE on (tenant, user) is the isolation: ids of other users match nothing.
-    const updated = await deps.store.db('notify_inbox')
-      .where({ tenant_id: who.tenantId, user_id: who.userId })
-      .whereIn('message_id', [...new Set(parsed.data.ids)])
-      .whereNull('acked_at')
-      .update({ acked_at: Date.now() });
+    // Scoped to (tenant, user) in the store (inbox-repository.ts): ids of other users match nothing.
+    const updated = await deps.store.inbox.markAcked(who, [...new Set(parsed.data.ids)]);
     deps.metrics.acked.inc(updated);
   } catch (error) {
     deps.logger.warn({ err: error }, 'ack failed');

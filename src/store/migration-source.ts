@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as core from '../../migrations/20261122_001_core.js';
 import * as writeTimeSeq from '../../migrations/20261122_002_write_time_seq.js';
 import * as consumersAndDeliveries from '../../migrations/20261130_003_consumers_and_deliveries.js';
+import * as audit from '../../migrations/20261130_004_audit.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '20261122_001_core': core,
   '20261122_002_write_time_seq': writeTimeSeq,
   '20261130_003_consumers_and_deliveries': consumersAndDeliveries,
+  '20261130_004_audit': audit,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -13,6 +13,8 @@ import type { ConsumerLease } from '../stream/consumer-lease.js';
 export interface RetentionOptions {
   inboxRetentionMs: number;
   replayRetentionMs: number;
+  /** Audit rows (notify_audit) older than this are deleted; unset: kept. */
+  auditRetentionMs?: number;
   batchSize?: number;
   /** Upper bound of batches per sweep, so one sweep cannot run for minutes. */
   maxBatches?: number;
@@ -42,7 +44,7 @@ export async function sweepRetention(db: Knex, options: RetentionOptions, now = 
 /**
  * Messages and inbox rows (above), then finished deliveries (sent, dead, suppressed) past
  * the inbox retention: an operator can list what happened to a notification as long as
- * the notification itself is kept.
+ * the notification itself is kept. Then audit rows past their own retention.
  */
 async function sweepAll(store: Store, options: RetentionOptions, now = Date.now()): Promise<number> {
   let deleted = await sweepRetention(store.db, options, now);
@@ -51,6 +53,13 @@ async function sweepAll(store: Store, options: RetentionOptions, now = Date.now(
     const n = await store.deliveries.deleteFinishedBefore(cutoff, options.batchSize ?? 500);
     deleted += n;
     if (n === 0) break;
+  }
+  if (options.auditRetentionMs !== undefined) {
+    for (let batch = 0; batch < (options.maxBatches ?? 20); batch++) {
+      const n = await store.audit.deleteBefore(now - options.auditRetentionMs, options.batchSize ?? 500);
+      deleted += n;
+      if (n === 0) break;
+    }
   }
   return deleted;
 }

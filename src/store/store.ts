@@ -1,25 +1,48 @@
 /** Picks the driver from DATABASE_URL and runs the migrations; one knex for the process. */
 import knexFactory, { type Knex } from 'knex';
-import type { StoreDialect } from './dialect.js';
+import type { StoreDialect, WriteStatement } from './dialect.js';
+import { AuditRepository } from './audit-repository.js';
 import { ChannelRepository } from './channel-repository.js';
 import { DeliveryRepository } from './delivery-repository.js';
+import { InboxRepository } from './inbox-repository.js';
+import { MessageRepository } from './message-repository.js';
 import { migrationSource } from './migration-source.js';
 import { PushSubscriptionRepository } from './push-subscription-repository.js';
 import { RecipientRepository } from './recipient-repository.js';
+import { ReplayRepository } from './replay-repository.js';
 import { StreamRepository } from './stream-repository.js';
 import { mysqlDialect } from './mysql-dialect.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
+/** Runs prepared notification writes (outbox/prepared-inserts.ts) on this store's database. */
+export interface StoreWrites {
+  /** One write as one transaction: StoreDialect.runWrite on this store (see there for the statements and `beforeCommit`). */
+  run(statements: readonly WriteStatement[], beforeCommit?: () => Promise<void>): Promise<void>;
+}
+
 export interface Store {
+  /**
+   * The raw knex handle, for the repositories in src/store and for tests. Code outside
+   * src/store must not use it: SQL lives only in store/ repositories (add a method to
+   * one instead of building a query elsewhere).
+   */
   readonly db: Knex;
   readonly dialect: StoreDialect;
   /** The database (MySQL schema) name, or the SQLite file: identifies this store's data set. */
   readonly identity: string;
   readonly stream: StreamRepository;
+  /** The notification center: history, unread count, read state, socket acks. */
+  readonly inbox: InboxRepository;
+  /** A user's commit-ordered stream, as replay reads it. */
+  readonly replay: ReplayRepository;
+  /** Lookups on stored notifications (dedupe keys). */
+  readonly messages: MessageRepository;
+  readonly writes: StoreWrites;
   readonly deliveries: DeliveryRepository;
   readonly channels: ChannelRepository;
   readonly recipients: RecipientRepository;
   readonly pushSubscriptions: PushSubscriptionRepository;
+  readonly audit: AuditRepository;
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -38,10 +61,17 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
     dialect,
     identity,
     stream: new StreamRepository(db),
+    inbox: new InboxRepository(db),
+    replay: new ReplayRepository(db),
+    messages: new MessageRepository(db),
+    writes: {
+      run: (statements, beforeCommit) => dialect.runWrite(db, statements, beforeCommit),
+    },
     deliveries: new DeliveryRepository(db, dialect.name === 'mysql'),
     channels: new ChannelRepository(db),
     recipients: new RecipientRepository(db),
     pushSubscriptions: new PushSubscriptionRepository(db),
+    audit: new AuditRepository(db),
     async ping() {
       await db.raw('select 1');
     },

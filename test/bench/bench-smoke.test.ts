@@ -74,7 +74,35 @@ interface SetupResult {
     ingest: Ingest;
     deliveries: Deliveries;
     batch: BatchIngest;
+    webhook: Webhook;
+    webhookRatio: number;
   };
+  webhook: Webhook;
+}
+
+interface Webhook {
+  count: number;
+  worker: { concurrency: number; claimBatch: number };
+  posted: number;
+  committed: number;
+  perSec: number;
+  totalMs: number;
+  received: {
+    all: boolean;
+    delivered: number;
+    requests: number;
+    distinct: number;
+    duplicates: number;
+    withoutId: number;
+    sampled: number;
+    signatureOk: number;
+    signatureBad: number;
+  };
+  gatewaySent: { total: number; perInstance: number[] };
+  queue: { pending: number; sending: number; failed: number; dead: number; settled: boolean };
+  listed: { limit: number; sent: number; suppressed: number };
+  gatewayLogs: { error: number };
+  cpu: { gatewayMsPerDelivery: number; databaseMsPerDelivery: number | null };
 }
 
 interface BatchIngest extends Ingest {
@@ -98,7 +126,15 @@ interface Deliveries {
 }
 
 interface BenchReport {
-  options: { clients: number; count: number; missed: number; broadcastClients: number; broadcastRounds: number };
+  options: {
+    clients: number;
+    count: number;
+    missed: number;
+    broadcastClients: number;
+    broadcastRounds: number;
+    webhookCount: number;
+    webhookNaiveCount: number;
+  };
   results: SetupResult[];
 }
 
@@ -111,6 +147,8 @@ it('runs the embedded setup end to end and reports figures that add up', async (
   expect(stdout).toMatch(/POST→receipt/);
   expect(stdout).toMatch(/batch ingest, batched ÷ naive/);
   expect(stdout).toMatch(/tenant broadcast to \d+ sockets +reaches all within/);
+  expect(stdout).toMatch(/\| webhook deliveries\/s \(\d+, first POST → last receipt\) +\| [\d,]+ +\|/);
+  expect(stdout).toMatch(/\| CPU per delivery \(gateway \/ MariaDB\) +\| [\d.]+ \/ – ms +\|/);
   expect(stdout).toMatch(/results written to/);
 
   const files = readdirSync(out).filter((f) => f.endsWith('.json'));
@@ -180,11 +218,34 @@ it('runs the embedded setup end to end and reports figures that add up', async (
   expect(result.naive.batch.deliveries.unique).toBe(result.naive.batch.committed);
   expect(result.naive.batchRatio).toBeGreaterThan(0);
   expect(result.naive.batchVsNaiveSingle).toBeGreaterThan(0);
+
+  // Every notification with channels ['hook'] reached the local receiver once, signed, and
+  // the gateway recorded it sent; the naive worker (claim 1, 1 in flight) likewise.
+  const webhookChecks = (w: Webhook, count: number) => {
+    expect(w).toMatchObject({ count, posted: count, committed: count });
+    expect(w.received).toMatchObject({ all: true, delivered: count, requests: count, distinct: count, duplicates: 0, withoutId: 0, signatureBad: 0 });
+    expect(w.received.sampled).toBeGreaterThan(0);
+    expect(w.received.signatureOk).toBe(w.received.sampled);
+    expect(w.gatewaySent.total).toBe(count);
+    expect(w.queue).toMatchObject({ pending: 0, sending: 0, failed: 0, dead: 0, settled: true });
+    expect(w.listed).toEqual({ limit: count, sent: count, suppressed: 0 });
+    expect(w.gatewayLogs.error).toBe(0);
+    expect(w.perSec).toBeGreaterThan(0);
+    expect(w.totalMs).toBeGreaterThan(0);
+    expect(w.cpu.gatewayMsPerDelivery).toBeGreaterThanOrEqual(0);
+    expect(w.cpu.databaseMsPerDelivery).toBeNull(); // embedded: no MariaDB
+  };
+  webhookChecks(result.webhook, options.webhookCount);
+  expect(result.webhook.worker).toEqual({ concurrency: 32, claimBatch: 50 });
+  webhookChecks(result.naive.webhook, options.webhookNaiveCount);
+  expect(result.naive.webhook.worker).toEqual({ concurrency: 1, claimBatch: 1 });
+  expect(result.naive.webhookRatio).toBeGreaterThan(0);
 }, 90_000);
 
 it('sends the latency load as 10 ms batches above the single-POST rate, and says so', async () => {
   const args = ['bench/run-bench.mjs', '--smoke', '--setups', 'embedded', '--rate', '400', '--count', '200',
-    '--broadcast-clients', '0', '--no-naive', '--out', join(out, 'batch-mode'), '--no-build'];
+    '--broadcast-clients', '0', '--no-naive', '--webhook-count', '0', '--out', join(out, 'batch-mode'), '--no-build'];
   const { stdout } = await run(process.execPath, args, { cwd: repoRoot, timeout: 60_000 });
   expect(stdout).toMatch(/batches of 4 every 10 ms; 200\/200 received/);
+  expect(stdout).not.toMatch(/webhook/); // --webhook-count 0 skips the phase
 }, 70_000);

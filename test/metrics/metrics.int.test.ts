@@ -38,13 +38,14 @@ describe('/metrics', () => {
     const text = await scrape();
     expect(value(text, 'notify_connected_sockets')).toBe(2);
     expect(value(text, 'notify_connections_opened_total{resumed="true"}')).toBe(1);
-    expect(value(text, 'notify_notifications_ingested_total{kind="test:event"}')).toBe(2);
+    // Labelled by the kind's family (src/metrics/kind-label.ts).
+    expect(value(text, 'notify_notifications_ingested_total{kind="test"}')).toBe(2);
     expect(value(text, 'notify_dedupe_hits_total')).toBe(1);
-    expect(value(text, 'notify_notifications_published_total{kind="test:event"}')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'notify_notifications_published_total{kind="test"}')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'notify_auth_failures_total{reason="socket_invalid"}')).toBe(1);
     expect(value(text, 'notify_relay_leader')).toBe(1);
     // One live delivery of `id` plus the replay of the dedupe notification after it.
-    expect(value(text, 'notify_notifications_delivered_total{kind="test:event"}')).toBeGreaterThanOrEqual(3);
+    expect(value(text, 'notify_notifications_delivered_total{kind="test"}')).toBeGreaterThanOrEqual(3);
     expect(value(text, 'notify_replay_duration_seconds_count')).toBe(2);
     expect(value(text, 'notify_outbox_backlog')).toBeGreaterThanOrEqual(0);
     expect(text).toMatch(/notify_http_request_duration_seconds_count\{method="POST",route="\/api\/notify\/:kind",status="201"\} 2/);

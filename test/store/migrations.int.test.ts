@@ -25,6 +25,7 @@ describe('migrations', () => {
       '20261122_001_core',
       '20261122_002_write_time_seq',
       '20261130_003_consumers_and_deliveries',
+      '20261130_004_audit',
     ]);
   });
 

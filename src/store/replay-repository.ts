@@ -1,0 +1,81 @@
+/**
+ * A user's commit-ordered stream as the store holds it: what replay (socket, SSE,
+ * polling) reads. The replay rules themselves — which cursors count, retention, expiry,
+ * paging — live in realtime/replay.ts.
+ *
+ * Rules:
+ * - A user's stream is the union of their inbox rows (scope "user") and their tenant's
+ *   broadcasts (scope "tenant"), ordered by position (`seq`), never by id: ids are not
+ *   commit-ordered, positions are (see outbox/notification-writer.ts).
+ * - A broadcast's read-state inbox row has `seq` NULL (inbox-repository.ts); reading
+ *   inbox rows by `seq` keeps it out, so the broadcast is not replayed twice.
+ * - Every query is scoped by the caller's (tenant, user): another user's ids match nothing.
+ */
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/user-token.js';
+import { MESSAGE_COLUMNS, toNumber, type MessageRow } from './message-codec.js';
+
+/** What a cursor id resolves through: the message's scope, position and age. */
+export type CursorMessage = Pick<MessageRow, 'scope' | 'seq' | 'created_at'>;
+
+export class ReplayRepository {
+  constructor(private readonly db: Knex) {}
+
+  /** The message `id` of the caller's tenant, or undefined. */
+  async cursorMessage(who: Principal, id: string): Promise<CursorMessage | undefined> {
+    return this.db('notify_messages')
+      .where({ id, tenant_id: who.tenantId })
+      .first<CursorMessage | undefined>('scope', 'seq', 'created_at');
+  }
+
+  /** Whether the caller has an inbox row for message `id` (a personal message is theirs). */
+  async hasInboxRow(who: Principal, id: string): Promise<boolean> {
+    const own = await this.db('notify_inbox')
+      .where({ tenant_id: who.tenantId, user_id: who.userId, message_id: id })
+      .first('message_id');
+    return Boolean(own);
+  }
+
+  /** One page of the stream after `afterSeq`, expired rows included (they still advance the cursor). */
+  async readPage(who: Principal, afterSeq: number, limit: number): Promise<MessageRow[]> {
+    const columns = MESSAGE_COLUMNS.map((c) => `m.${c}`);
+    const personal: MessageRow[] = await this.db('notify_inbox as i')
+      .join('notify_messages as m', 'm.id', 'i.message_id')
+      .where('i.tenant_id', who.tenantId)
+      .andWhere('i.user_id', who.userId)
+      .andWhere('i.seq', '>', afterSeq)
+      .orderBy('i.seq')
+      .limit(limit)
+      .select(columns);
+    const broadcast: MessageRow[] = await this.db('notify_messages as m')
+      .where('m.tenant_id', who.tenantId)
+      .andWhere('m.scope', 'tenant')
+      .andWhere('m.seq', '>', afterSeq)
+      .orderBy('m.seq')
+      .limit(limit)
+      .select(columns);
+    return [...personal, ...broadcast].sort((a, b) => (toNumber(a.seq) ?? 0) - (toNumber(b.seq) ?? 0)).slice(0, limit);
+  }
+
+  /** The id of the newest entry in the user's commit-ordered stream, or null when it is empty. */
+  async streamHead(who: Principal): Promise<string | null> {
+    const own = (await this.db('notify_inbox')
+      .where({ tenant_id: who.tenantId, user_id: who.userId })
+      .whereNotNull('seq')
+      .orderBy('seq', 'desc')
+      .first('message_id as id', 'seq')) as { id: string; seq: number | string } | undefined;
+    const shared = (await this.db('notify_messages')
+      .where({ tenant_id: who.tenantId, scope: 'tenant' })
+      .whereNotNull('seq')
+      .orderBy('seq', 'desc')
+      .first('id', 'seq')) as { id: string; seq: number | string } | undefined;
+    if (!own || !shared) return (own ?? shared)?.id ?? null;
+    return (toNumber(own.seq) ?? 0) > (toNumber(shared.seq) ?? 0) ? own.id : shared.id;
+  }
+
+  /** The newest position overall: anything committed later gets a higher seq (positions are taken in commit order). */
+  async currentHead(): Promise<number> {
+    const row = (await this.db('notify_messages').max({ top: 'seq' }).first()) as { top: number | string | null } | undefined;
+    return toNumber(row?.top) ?? 0;
+  }
+}
