@@ -5,7 +5,7 @@
  */
 export function checkCounts(result) {
   const problems = [];
-  const { latency: lat, ingest: ing, deliveries: del, batch, broadcast: bc, replay: rep, rss, naive } = result;
+  const { latency: lat, ingest: ing, deliveries: del, batch, broadcast: bc, replay: rep, rss, naive, webhook } = result;
   const notCreated = (what, r) =>
     `${what}: ${r.posted - r.committed} notifications not 201 ${JSON.stringify(r.statuses)}${r.firstError ? ` (${r.firstError})` : ''}`;
   if (lat && lat.unique !== lat.committed) problems.push(`latency: ${lat.unique}/${lat.committed} received`);
@@ -36,7 +36,27 @@ export function checkCounts(result) {
   if (bc?.rss && bc.rss.socketsSeenByGateway !== bc.rss.sockets) {
     problems.push(`broadcast: the gateway counts ${bc.rss.socketsSeenByGateway} more sockets, the clients ${bc.rss.sockets}`);
   }
+  problems.push(...webhookProblems('webhook', webhook), ...webhookProblems('naive worker webhook', naive?.webhook));
   return problems;
+
+  function webhookProblems(what, w) {
+    if (!w) return [];
+    const found = [];
+    const r = w.received;
+    if (w.committed !== w.posted) found.push(notCreated(what, w));
+    if (!r.all) found.push(`${what}: the receiver got ${r.delivered}/${w.committed} within ${w.drainTimeoutMs / 1000} s of the last POST`);
+    if (r.duplicates > 0) found.push(`${what}: ${r.duplicates} duplicate requests (a webhook-id received twice)`);
+    if (r.withoutId > 0 || r.notPost > 0) found.push(`${what}: ${r.withoutId} requests without webhook-id, ${r.notPost} not POST`);
+    if (r.signatureBad > 0 || r.sampled === 0) found.push(`${what}: ${r.signatureBad} of ${r.sampled} sampled signatures invalid`);
+    if (w.gatewaySent.total !== w.committed) found.push(`${what}: the gateways counted ${w.gatewaySent.total} sent, ${w.committed} were queued`);
+    const left = ['pending', 'sending', 'failed', 'dead'].filter((k) => w.queue[k] !== 0).map((k) => `${k} ${w.queue[k]}`);
+    if (left.length) found.push(`${what}: the delivery queue still holds ${left.join(', ')}`);
+    if (w.gatewayLogs.error > 0) found.push(`${what}: the gateways logged ${w.gatewayLogs.error} errors, last: ${w.gatewayLogs.last.join(' | ')}`);
+    if (w.listed.sent !== w.listed.limit || w.listed.suppressed !== 0) {
+      found.push(`${what}: GET /api/deliveries listed ${w.listed.sent}/${w.listed.limit} sent and ${w.listed.suppressed} suppressed`);
+    }
+    return found;
+  }
 
   function batchProblems(what, b) {
     if (!b) return [];

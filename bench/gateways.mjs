@@ -4,7 +4,7 @@
  * database; reads each process's RSS from /proc. Everything started here is registered
  * with cleanup.mjs so it is stopped even when the bench fails or is interrupted.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -76,6 +76,11 @@ export async function startSetup(name, extraEnv = {}) {
     urls: instances.map((g) => g.url),
     rssKb: () => instances.reduce((sum, g) => sum + g.rssKb(), 0),
     cpuSeconds: () => instances.reduce((sum, g) => sum + g.cpuSeconds(), 0),
+    /** Warnings and errors logged by all instances so far, with the last messages of each. */
+    logs: () => {
+      const each = instances.map((g) => g.logs());
+      return { warn: each.reduce((s, l) => s + l.warn, 0), error: each.reduce((s, l) => s + l.error, 0), last: each.flatMap((l) => l.last) };
+    },
     /** Instances that exited on their own, with their last output. */
     deaths: () => instances.map((g, i) => g.died() && `instance ${i} ${g.died()}`).filter(Boolean),
     async stop() {
@@ -97,14 +102,26 @@ async function startGateway(extraEnv) {
       JWT_SECRET,
       NOTIFY_API_KEYS: API_KEY,
       LOG_LEVEL: 'warn',
+      // The webhook phase's receiver listens on 127.0.0.1, which the SSRF guard refuses otherwise.
+      ALLOW_PRIVATE_WEBHOOKS: 'true',
+      // The bench measures throughput: no per-key notify limits (0 = none; a gateway that
+      // does not know these settings ignores them).
+      NOTIFY_RATE_PER_KEY: '0',
+      NOTIFY_RECIPIENTS_PER_KEY: '0',
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   trackChild(child);
   let output = '';
+  const logs = { warn: 0, error: 0, last: [] };
+  let partial = '';
   const keep = (chunk) => {
     output = (output + chunk.toString()).slice(-4000);
+    // pino JSON lines: count warnings and errors, keep the last few messages.
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop();
+    for (const line of lines) tallyLog(logs, line);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
@@ -130,8 +147,27 @@ async function startGateway(extraEnv) {
     died: () => (child.exitCode === null && child.signalCode === null ? null : `${howItEnded(child)}:\n${output}`),
     rssKb: () => readRssKb(child.pid),
     cpuSeconds: () => readCpuSeconds(child.pid),
+    /** Warnings and errors the process logged so far, and the last few (level ≥ 40) messages. */
+    logs: () => ({ warn: logs.warn, error: logs.error, last: [...logs.last] }),
     stop,
   };
+}
+
+function tallyLog(logs, line) {
+  if (!line.startsWith('{')) return;
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return;
+  }
+  if (entry.level >= 50) logs.error += 1;
+  else if (entry.level >= 40) logs.warn += 1;
+  else return;
+  // Driver errors start with the whole SQL and end with the reason: keep both ends.
+  const raw = entry.err?.message ?? (typeof entry.err === 'string' ? entry.err : '');
+  const why = raw.length > 240 ? `${raw.slice(0, 80)} … ${raw.slice(-160)}` : raw;
+  logs.last = [...logs.last, `${entry.level >= 50 ? 'error' : 'warn'}: ${entry.msg}${why ? ` (${why})` : ''}`].slice(-3);
 }
 
 /** The bench never stops a gateway before its cleanup, so a clean exit means a signal from outside. */
@@ -166,6 +202,31 @@ export function readRssKb(pid) {
 export function readCpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * The local MariaDB/MySQL server's pid (`pidof mariadbd`, else `pidof mysqld`), so that its
+ * CPU time can be read like the gateways'; null when the server is not on this machine
+ * (BENCH_MYSQL_URL elsewhere) or not found. Its CPU includes every other client it serves.
+ */
+export function databaseServerPid() {
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(MYSQL_URL).hostname)) return null;
+  for (const name of ['mariadbd', 'mysqld']) {
+    try {
+      const pid = Number(execFileSync('pidof', ['-s', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      if (pid > 0) return pid;
+    } catch {
+      // not running under that name
+    }
+  }
+  return null;
+}
+
+/** CPU time the whole machine spent busy (all cores, every process), from /proc/stat, in seconds. */
+export function machineBusySeconds() {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks; // idle and iowait left out
+  return (user + nice + system + irq + softirq + steal) / 100;
 }
 
 /** Asks the kernel for a free port; the tiny race until the gateway binds it is accepted. */
@@ -212,6 +273,22 @@ export async function metricSum(urls, name) {
   let sum = 0;
   for (const url of urls) sum += (await metricValue(url, name)) ?? 0;
   return sum;
+}
+
+/**
+ * One instance's value of a labelled sample, e.g. ('notify_deliveries_total',
+ * { channel_type: 'webhook', outcome: 'sent' }): the sample whose labels include all of
+ * `labels` (label order does not matter); null when there is none.
+ */
+export async function metricSample(url, name, labels) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const close = line.lastIndexOf('}');
+    const found = Object.fromEntries([...line.slice(name.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(line.slice(close + 1).trim());
+  }
+  return null;
 }
 
 /** One instance's value of a metric without labels; null when it does not report it. */

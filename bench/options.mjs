@@ -15,13 +15,17 @@ const FULL = {
   clients: 1000, count: 1000, rate: 50, postMode: 'auto', duration: 5, concurrency: 16,
   batchSize: 500, batchLanes: 4, missed: 500, workers: 2, replayRounds: 3,
   broadcastClients: 10_000, broadcastRounds: 5,
+  webhookCount: 20_000, webhookNaiveCount: 1_000, webhookWarmup: 200,
   warmup: 300, settleMs: 1000, drainMs: 20_000, batchDrainMs: 60_000, broadcastConnectMs: 120_000, broadcastTimeoutMs: 10_000,
+  webhookDrainMs: 120_000,
 };
 const SMOKE = {
   clients: 20, count: 30, rate: 50, postMode: 'auto', duration: 1, concurrency: 4,
   batchSize: 50, batchLanes: 2, missed: 20, workers: 1, replayRounds: 1,
   broadcastClients: 50, broadcastRounds: 2,
+  webhookCount: 40, webhookNaiveCount: 10, webhookWarmup: 10,
   warmup: 10, settleMs: 200, drainMs: 5_000, batchDrainMs: 10_000, broadcastConnectMs: 10_000, broadcastTimeoutMs: 5_000,
+  webhookDrainMs: 10_000,
 };
 /** The issue's latency target: p99 POST→receipt at 2,000 notifications/s with 5,000 clients (10 s of load). */
 const SCALE = { clients: 5000, rate: 2000, count: 20_000 };
@@ -35,7 +39,10 @@ const NUMERIC = {
   clients: 'clients', count: 'count', rate: 'rate', duration: 'duration', concurrency: 'concurrency',
   'batch-size': 'batchSize', 'batch-lanes': 'batchLanes', missed: 'missed', workers: 'workers',
   'broadcast-clients': 'broadcastClients', 'broadcast-rounds': 'broadcastRounds',
+  'webhook-count': 'webhookCount', 'webhook-naive-count': 'webhookNaiveCount',
 };
+/** May be 0: skips what they count. */
+const ZERO_ALLOWED = ['broadcastClients', 'webhookCount', 'webhookNaiveCount'];
 const POST_MODES = ['auto', 'single', 'batch'];
 const MAX_BATCH_ITEMS = 500; // src/http/notify-batch-route.ts
 
@@ -52,14 +59,21 @@ export const USAGE = `npm run bench -- [options]
                            batch ingest: L lanes POST /api/notify with B items (≤ ${MAX_BATCH_ITEMS}) each (${FULL.batchSize}, ${FULL.batchLanes})
   --broadcast-clients N    sockets that receive each tenant broadcast, 0 skips it (${FULL.broadcastClients})
   --broadcast-rounds R     broadcasts posted, one after the other (${FULL.broadcastRounds})
+  --webhook-count N        webhook phase: N notifications with channels ['hook'], posted as batch
+                           requests (--batch-lanes × --batch-size), until a local receiver has every
+                           one → deliveries/s; 0 skips it (${FULL.webhookCount.toLocaleString('en-US')})
+  --webhook-naive-count N  the same on the naive pass's fresh gateways with DELIVERY_CLAIM_BATCH=1
+                           DELIVERY_CONCURRENCY=1 (one claim, one send at a time); 0 skips it (${FULL.webhookNaiveCount.toLocaleString('en-US')})
+  --webhook-only           only the webhook phase (and its naive run): no clients, no other phase
   --missed M               replay: notifications missed before reconnecting (${FULL.missed})
   --workers W              client worker threads (more are added for broadcast sockets)
   --scale                  the latency target: --clients ${SCALE.clients} --rate ${SCALE.rate} --count ${SCALE.count}
   --smoke                  tiny numbers, seconds per setup (the smoke test runs it)
-  --no-naive               skip the WRITE_BATCHING=false comparison
+  --no-naive               skip the naive pass (WRITE_BATCHING=false; the naive delivery worker)
   --no-build --out DIR --help
-A default run (3 setups, naive pass included) takes about 5-6 minutes on a 2-core box.
+A default run (3 setups, naive pass included) takes about 7-8 minutes on a 2-core box.
 The latency target (p99 at 2,000/s with 5,000 clients): npm run bench -- --scale --setups mysql4
+The webhook target (≥ 2,000/s, 2 instances on MariaDB): npm run bench -- --setups mysql2 --no-naive --broadcast-clients 0
 `;
 
 export function parseOptions(argv) {
@@ -74,6 +88,7 @@ export function parseOptions(argv) {
       scale: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       'no-naive': { type: 'boolean', default: false },
+      'webhook-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -89,14 +104,16 @@ export function parseOptions(argv) {
     out: values.out,
     build: !values['no-build'],
     naive: !values['no-naive'],
+    webhookOnly: values['webhook-only'],
   };
   for (const [flag, key] of Object.entries(NUMERIC)) {
     if (values[flag] === undefined) continue;
     const n = Number(values[flag]);
-    const zeroAllowed = key === 'broadcastClients';
+    const zeroAllowed = ZERO_ALLOWED.includes(key);
     if (!(n > 0 || (zeroAllowed && n === 0))) throw new Error(`--${flag} must be a positive number`);
     opts[key] = key === 'duration' || key === 'rate' ? n : Math.round(n);
   }
+  if (opts.webhookOnly && opts.webhookCount === 0) throw new Error('--webhook-only with --webhook-count 0 measures nothing');
   if (opts.batchSize > MAX_BATCH_ITEMS) throw new Error(`--batch-size must be at most ${MAX_BATCH_ITEMS} (the gateway's limit)`);
   if (values['post-mode'] !== undefined) {
     if (!POST_MODES.includes(values['post-mode'])) throw new Error(`--post-mode must be one of ${POST_MODES.join(', ')}`);

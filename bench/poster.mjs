@@ -58,11 +58,12 @@ export function createPoster({ urls, apiKey, tenantId, maxSockets }) {
   /**
    * One request with one notification per user in `userIds`, all stamped with the same
    * send time; resolves to one { status, id } per item (the request's status for every
-   * item when the request as a whole failed).
+   * item when the request as a whole failed). `extra` goes into every item (e.g.
+   * `{ channels: ['hook'] }`).
    */
-  async function postBatch(userIds, ph) {
+  async function postBatch(userIds, ph, extra = {}) {
     const data = { t: now(), ph };
-    const notifications = userIds.map((userId) => ({ kind: KIND, tenantId, userIds: [userId], title: 'bench', data }));
+    const notifications = userIds.map((userId) => ({ kind: KIND, tenantId, userIds: [userId], title: 'bench', data, ...extra }));
     const res = await send(BATCH_PATH, { notifications });
     const results = res.status === 200 && Array.isArray(res.body?.results) ? res.body.results : null;
     if (!results) {

@@ -10,7 +10,8 @@ const groupCommits = (ing) =>
 export function formatSetup(result, opts) {
   const processes = `${result.instances} process${result.instances > 1 ? 'es' : ''}`;
   const load = result.loadavg ? `; load average ${result.loadavg.map((l) => l.toFixed(2)).join(' ')}` : '';
-  const lines = [`== ${result.label}  (${processes}, ${opts.clients} clients${load})`];
+  const clients = opts.webhookOnly ? 'no clients: webhook phase only' : `${opts.clients} clients`;
+  const lines = [`== ${result.label}  (${processes}, ${clients}${load})`];
   if (result.skipped) return [...lines, `   SKIPPED: ${result.skipped}`].join('\n');
   if (result.error) lines.push(`   FAILED: ${result.error}`);
   const row = (name, value, detail) => lines.push(`   ${name.padEnd(36)} ${value}${detail ? `  (${detail})` : ''}`);
@@ -62,8 +63,36 @@ export function formatSetup(result, opts) {
         `${times(naive.batchVsNaiveSingle)} against naive single POSTs`);
     }
   }
-  if (naive && !naive.available) row('naive path', `not compared: ${naive.reason}`);
+  if (naive && naive.available === false) row('naive path', `not compared: ${naive.reason}`);
+  if (result.webhook) webhookRows(row, 'webhook', result.webhook);
+  if (naive?.webhook) {
+    webhookRows(row, 'naive worker webhook', naive.webhook);
+    if (naive.webhookRatio !== null) row('webhook deliveries/s, worker ÷ naive worker', times(naive.webhookRatio));
+  }
   return lines.join('\n');
+}
+
+const pendingText = (p) => (p.samples ? `mean ${int(p.mean)}, max ${int(p.max)}` : 'not sampled');
+
+/** Two rows: the rate (and what was received), then the cost. */
+function webhookRows(row, name, w) {
+  const r = w.received;
+  const rate = r.all ? `${int(w.perSec)} deliveries/s` : `NOT all received: ${int(r.delivered)}/${int(w.committed)} within ${s(w.drainTimeoutMs)} of the last POST`;
+  const after = w.afterIngest
+    ? `after the last POST response ${int(w.afterIngest.perSec)}/s (${int(w.afterIngest.deliveries)} in ${s(w.afterIngest.ms)})`
+    : `${int(w.deliveredBeforeLastResponse)} of them before the last POST response`;
+  const perInstance = w.gatewaySent.perInstance.length > 1 ? ` (${w.gatewaySent.perInstance.map(int).join(' + ')})` : '';
+  row(`${name} (${int(w.count)}; ${w.lanes} × ${w.batchSize})`, rate,
+    `${int(r.delivered)}/${int(w.committed)} in ${s(w.totalMs)} from the first POST (ingest took ${s(w.ingestMs)}, first receipt after ${s(w.firstDeliveryMs)}); ` +
+      `${after}; ${int(r.duplicates)} duplicates; signatures ${r.signatureOk}/${r.sampled} sampled valid; ` +
+      `gateway counted ${int(w.gatewaySent.total)} sent${perInstance}; worker ${w.worker.concurrency} in flight, claims of ≤ ${w.worker.claimBatch}; ` +
+      `pending while draining ${pendingText(w.pendingWhileDraining)}; ${int(r.connections)} new connections to the receiver; ` +
+      `gateways logged ${w.gatewayLogs.warn} warnings, ${w.gatewayLogs.error} errors`);
+  const c = w.cpu;
+  const busy = c.machineSeconds / (c.windowMs / 1000) / c.cores;
+  row(`${name}: CPU per delivery`, `gateway ${ms(c.gatewayMsPerDelivery)}, MariaDB ${c.databaseMsPerDelivery === null ? 'n/a' : ms(c.databaseMsPerDelivery)}`,
+    `bench process ${ms(c.benchMsPerDelivery)}, other processes ${ms(Math.max(0, c.otherMsPerDelivery))}; the machine was ${(busy * 100).toFixed(0)} % busy ` +
+      `(${c.cores} cores) over the ${s(c.windowMs)} from the first POST until the last receipt`);
 }
 
 function batchRows(row, name, b) {
@@ -87,7 +116,7 @@ function median(values) {
 
 /** One column per setup, for the README's "Performance" table. */
 export function formatSummary(results, opts) {
-  const ran = results.filter((r) => !r.skipped && r.latency);
+  const ran = results.filter((r) => !r.skipped && (r.latency || r.webhook));
   if (ran.length === 0) return '';
   const cells = (fn) =>
     ran.map((r) => {
@@ -97,8 +126,35 @@ export function formatSummary(results, opts) {
         return 'n/a'; // the setup failed before this phase
       }
     });
+  const inApp = ran.some((r) => r.latency);
+  const webhook = ran.some((r) => r.webhook);
+  const naiveWebhook = ran.some((r) => r.naive?.webhook);
   const rows = [
     ['', ...ran.map((r) => r.name)],
+    ...(inApp ? inAppRows(cells, opts) : []),
+    ...(webhook ? [
+      [`webhook deliveries/s (${int(opts.webhookCount)}, first POST → last receipt)`,
+        ...cells((r) => (r.webhook.received.all ? int(r.webhook.perSec) : 'NOT all'))],
+      ['  after the last POST response', ...cells((r) => (r.webhook.afterIngest ? int(r.webhook.afterIngest.perSec) : 'n/a'))],
+      ['CPU per delivery (gateway / MariaDB)', ...cells((r) => {
+        const c = r.webhook.cpu;
+        return `${c.gatewayMsPerDelivery.toFixed(2)} / ${c.databaseMsPerDelivery === null ? '–' : c.databaseMsPerDelivery.toFixed(2)} ms`;
+      })],
+    ] : []),
+    ...(naiveWebhook ? [
+      [`naive worker webhook deliveries/s (${int(opts.webhookNaiveCount)}, claim 1, 1 in flight)`,
+        ...cells((r) => (r.naive.webhook.received.all ? int(r.naive.webhook.perSec) : 'NOT all'))],
+      ['webhook deliveries/s, worker ÷ naive worker', ...cells((r) => times(r.naive.webhookRatio))],
+    ] : []),
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
+  const line = (row) => `| ${row.map((v, c) => String(v).padEnd(widths[c])).join(' | ')} |`;
+  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
+}
+
+function inAppRows(cells, opts) {
+  return [
     [`POST→receipt p50 (${opts.rate}/s, ${opts.clients} clients)`, ...cells((r) => ms(r.latency.p50))],
     [`POST→receipt p95`, ...cells((r) => ms(r.latency.p95))],
     [`POST→receipt p99`, ...cells((r) => ms(r.latency.p99))],
@@ -125,8 +181,4 @@ export function formatSummary(results, opts) {
     ] : []),
     [`replay ${opts.missed} missed (median)`, ...cells((r) => ms(r.replay.medianTotalMs))],
   ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => String(row[c]).length)));
-  const line = (row) => `| ${row.map((v, c) => String(v).padEnd(widths[c])).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
 }

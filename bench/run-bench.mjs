@@ -38,6 +38,22 @@
  *      batch ingest (4) → committed/s and the batched ÷ naive ratios. A ratio is printed
  *      only when the notify_write_batch_size histogram confirms that the first run
  *      group-committed and this one did not. --no-naive skips it.
+ *   9. webhook deliveries (webhook-deliveries.mjs; last, so its 20,000 queued deliveries
+ *      never share the cores with another phase): a local receiver in a worker thread of
+ *      this process answers 204 at once; a channel `hook` points at it; after an untimed
+ *      warm-up, --webhook-count (20,000) notifications with channels ['hook'], to users no
+ *      client is connected as, go through POST /api/notify as fast as they are taken
+ *      (--batch-lanes × --batch-size) → deliveries/s from the first POST until the receiver
+ *      has every distinct webhook-id, the rate after the last POST response (the workers
+ *      alone), duplicates, sampled signature checks, what the gateways logged, and CPU per
+ *      delivery of the gateways, the MariaDB server (pidof mariadbd), this process and the
+ *      rest of the machine. It runs on every setup that runs (15-45 s each here);
+ *      --webhook-count 0 skips it, --webhook-only runs nothing else (no clients). The
+ *      naive pass repeats it with --webhook-naive-count (1,000; 5-10 s) on its fresh
+ *      gateways, started also with DELIVERY_CLAIM_BATCH=1 DELIVERY_CONCURRENCY=1: one claim
+ *      transaction and one send at a time per instance, the naive worker. Their ingest is
+ *      the naive one too, so the row also prints the rate after the last POST response
+ *      (the workers' part alone); the "worker ÷ naive worker" ratio is of the end-to-end rates.
  * Clients live in worker threads of this process, the gateway in its own processes; all
  * of it shares the machine's cores, so figures are for this box, not the gateway alone.
  *
@@ -48,8 +64,13 @@
  *   p99 ≤ 50 ms at 2,000/s, 5,000 clients `npm run bench -- --scale --setups mysql4`
  *                                         (= --clients 5000 --rate 2000 --count 20000,
  *                                         batch post mode; add other setups as wanted)
- * A default run (3 setups, naive pass) takes about 5-6 minutes on the shared 2-core box,
- * a third of it connecting broadcast sockets; `--setups`, `--broadcast-clients` narrow it.
+ *   webhook deliveries ≥ 2,000/s with     `npm run bench -- --setups mysql2 --no-naive
+ *   2 instances on MariaDB                --broadcast-clients 0` (the webhook row; the same
+ *                                         run's in-app rows are the no-regression check);
+ *                                         --webhook-only for the phase alone, on any setups
+ * A default run (3 setups, naive pass) takes about 7-8 minutes on the shared 2-core box,
+ * a third of it connecting broadcast sockets; `--setups`, `--broadcast-clients`,
+ * `--webhook-count` narrow it.
  *
  * Results: a table per setup, a summary table, and JSON in bench/results/<timestamp>.json
  * (or --out DIR). --smoke shrinks every number so a run takes seconds (CI keeps it alive).
@@ -69,6 +90,11 @@ import { parseOptions } from './options.mjs';
 import { connectIdle, ingest, latency, replay, warmUp } from './phases.mjs';
 import { createPoster } from './poster.mjs';
 import { formatSetup, formatSummary } from './report.mjs';
+import { webhookDeliveries } from './webhook-deliveries.mjs';
+
+/** The naive delivery worker: one claim transaction for one row, one send in flight, per instance. */
+const NAIVE_WORKER = { concurrency: 1, claimBatch: 1 };
+const NAIVE_WORKER_ENV = { DELIVERY_CONCURRENCY: String(NAIVE_WORKER.concurrency), DELIVERY_CLAIM_BATCH: String(NAIVE_WORKER.claimBatch) };
 
 async function runSetup(name, opts, servicesDown) {
   const base = { name, label: SETUPS[name].label, instances: SETUPS[name].instances };
@@ -77,23 +103,37 @@ async function runSetup(name, opts, servicesDown) {
   try {
     // Results are stored as each phase ends, so a failure still reports what was measured.
     await withSetup(name, {}, opts, async (ctx) => {
-      result.rss = ctx.rss;
-      // First, so that its RSS figure, like the one for --clients, is taken on a gateway
-      // whose heap no load phase has grown yet (freed heap would be reused by the sockets).
-      if (opts.broadcastClients > 0) result.broadcast = await broadcast(ctx);
-      result.latency = await latency(ctx);
-      Object.assign(result, await ingest(ctx));
-      result.batch = await batchIngest(ctx);
-      result.replay = await replay(ctx);
+      if (!opts.webhookOnly) {
+        result.rss = ctx.rss;
+        // First, so that its RSS figure, like the one for --clients, is taken on a gateway
+        // whose heap no load phase has grown yet (freed heap would be reused by the sockets).
+        if (opts.broadcastClients > 0) result.broadcast = await broadcast(ctx);
+        result.latency = await latency(ctx);
+        Object.assign(result, await ingest(ctx));
+        result.batch = await batchIngest(ctx);
+        result.replay = await replay(ctx);
+      }
+      if (opts.webhookCount > 0) result.webhook = await webhookDeliveries(ctx);
     });
     // The same ingest phases, same clients, on fresh gateways that write one transaction
-    // per notification.
-    if (opts.naive) {
-      await withSetup(name, { WRITE_BATCHING: 'false' }, { ...opts, settleMs: 0 }, async (ctx) => {
-        await warmUp(ctx); // the batched ingest ran after the latency phase's POSTs
-        const naive = await ingest(ctx);
-        naive.batch = await batchIngest(ctx);
-        result.naive = compareWithNaive(result, naive);
+    // per notification; and the webhook phase with the naive delivery worker.
+    const naiveWebhook = opts.webhookCount > 0 && opts.webhookNaiveCount > 0;
+    if (opts.naive && (!opts.webhookOnly || naiveWebhook)) {
+      const env = { WRITE_BATCHING: 'false', ...(naiveWebhook && NAIVE_WORKER_ENV) };
+      await withSetup(name, env, { ...opts, settleMs: 0 }, async (ctx) => {
+        if (!opts.webhookOnly) {
+          await warmUp(ctx); // the batched ingest ran after the latency phase's POSTs
+          const naive = await ingest(ctx);
+          naive.batch = await batchIngest(ctx);
+          result.naive = compareWithNaive(result, naive);
+        }
+        if (naiveWebhook) {
+          result.naive ??= {};
+          result.naive.webhook = await webhookDeliveries(ctx, { count: opts.webhookNaiveCount, worker: NAIVE_WORKER });
+          result.naive.webhookRatio = result.webhook?.received.all && result.naive.webhook.received.all
+            ? result.webhook.perSec / result.naive.webhook.perSec
+            : null;
+        }
       });
     }
   } catch (error) {
@@ -108,7 +148,8 @@ async function withSetup(name, env, opts, measure) {
   try {
     const poster = createPoster({ urls: setup.urls, apiKey: API_KEY, tenantId: TENANT, maxSockets: Math.max(64, opts.concurrency) });
     onCleanup(async () => poster.close());
-    const { pool, rss } = await connectIdle({ setup, opts });
+    // The webhook phase alone needs no clients (it posts to users nobody is connected as).
+    const { pool, rss } = opts.webhookOnly ? {} : await connectIdle({ setup, opts });
     await measure({ setup, pool, poster, opts, rss });
   } catch (error) {
     const deaths = setup.deaths().map((death) => `\n   gateway ${death}`).join('');
@@ -151,7 +192,9 @@ function compareWithNaive(batched, naive) {
 function setupBudgetMinutes(opts) {
   const seconds = 120 + opts.count / opts.rate + 4 * opts.duration + (2 * opts.drainMs + 2 * opts.batchDrainMs) / 1000 +
     (opts.broadcastClients > 0 ? opts.broadcastConnectMs / 1000 + (opts.broadcastRounds * opts.broadcastTimeoutMs) / 1000 : 0) +
-    (2 * opts.clients) / 100;
+    (2 * opts.clients) / 100 +
+    (opts.webhookCount > 0 ? opts.webhookCount / 1000 + opts.webhookDrainMs / 1000 + 20 : 0) +
+    (opts.webhookNaiveCount > 0 ? opts.webhookNaiveCount / 1000 + opts.webhookDrainMs / 1000 + 20 : 0);
   return seconds / 60;
 }
 
