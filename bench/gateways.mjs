@@ -108,6 +108,8 @@ async function startGateway(extraEnv) {
       // does not know these settings ignores them).
       NOTIFY_RATE_PER_KEY: '0',
       NOTIFY_RECIPIENTS_PER_KEY: '0',
+      // Every bench client connects from 127.0.0.1: no limit on new connections per address.
+      CONNECT_RATE_PER_IP: '0',
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -23,11 +23,14 @@ import { healthRoutes } from './http/health-routes.js';
 import { inboxRoutes } from './http/inbox-routes.js';
 import { createReadEcho } from './http/read-echo.js';
 import { sdkRoutes } from './http/sdk-routes.js';
+import { engineHeaders } from './http/security-headers.js';
+import { httpServerOptions } from './http/server-timeouts.js';
 import { streamRoute } from './http/stream-route.js';
 import { notifyBatchRoute } from './http/notify-batch-route.js';
 import { auditRoutes } from './http/audit-routes.js';
 import { auditedKinds, createNotifyAudit } from './http/notify-audit.js';
 import { createNotifyLimiter } from './http/notify-limits.js';
+import { createConnectionLimits } from './limits/connection-limits.js';
 import type { NotifyDeps } from './http/notify-input.js';
 import { notifyRoute } from './http/notify-route.js';
 import { createLogger, type Logger } from './logger.js';
@@ -96,7 +99,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // The app is the request listener from the start: Socket.IO's attach() then wraps it, so
   // long-polling requests on /socket.io/ reach engine.io only (a listener added after
   // attach() also answered them with a 404, breaking the polling transport).
-  const httpServer = createServer((req, res) => app(req, res));
+  const httpServer = createServer(httpServerOptions(config), (req, res) => app(req, res));
   const io: GatewayServer = new Server(httpServer, {
     adapter: withReplayHold(fanout.adapter, (kind, sockets) => metrics.delivered.inc({ kind }, sockets)),
     serveClient: false,
@@ -104,7 +107,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     perMessageDeflate: false,
     pingInterval: 25_000,
     pingTimeout: 20_000,
+    // Same origins as the REST routes (http/cors.ts); none: no CORS headers.
+    ...(config.CORS_ORIGINS.length > 0 && { cors: { origin: [...config.CORS_ORIGINS], credentials: true } }),
   });
+  io.engine.on('headers', engineHeaders);
 
   const relay = new OutboxRelay(
     store,
@@ -147,7 +153,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
     },
     logger,
-    () => worker?.wake(),
+    () => {
+      // Workers on every instance share the queue: wake them all, not only this one's.
+      worker?.wake();
+      fanout.announceDeliveries();
+    },
   );
   // Fires on every instance after the relay published; SSE streams listen to re-read the store.
   const streamAdvanced = new EventEmitter();
@@ -162,6 +172,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       relay.wake();
       planner.wake();
     },
+    onDeliveries: () => worker?.wake(),
     onAdvance: () => streamAdvanced.emit('advance'),
     onLinkLost: () => outageHandling?.linkLost(),
     onLinkRestored: () => logger.info({ sockets: outageHandling?.linkRestored() }, 'sockets resynced after fan-out outage'),
@@ -177,7 +188,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   );
   const batcher = new WriteBatcher(writer, {
     maxItems: config.WRITE_BATCH_MAX,
-    maxRows: 20 * config.WRITE_BATCH_MAX,
+    // On SQLite a transaction holds the event loop: a smaller bound (sqlite-write.ts).
+    maxRows: Math.min(20 * config.WRITE_BATCH_MAX, store.dialect.writeRowBudget ?? Infinity),
     // SQLite has one connection; on MySQL a second transaction is built and sent while
     // the first holds the sequence lock (order within a batch request: see the batcher).
     maxInFlight: store.dialect.name === 'sqlite' ? 1 : 2,
@@ -187,16 +199,20 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     checkApiKey: createApiKeyChecker(config.NOTIFY_API_KEYS),
     metrics,
     limits: await createNotifyLimiter(config, metrics, logger),
+    fanoutPerRequest: config.FANOUT_PER_REQUEST,
     ...(config.AUDIT_KINDS.length > 0 && { audit: createNotifyAudit(auditedKinds(config.AUDIT_KINDS), store.audit, logger) }),
   };
 
   const verifyToken = createTokenVerifier(config);
+  // Connections per address and per user, socket events, token expiry (socket and SSE).
+  const connectionLimits = await createConnectionLimits(config, metrics, logger);
   outageHandling = attachSocketGateway({
     io,
     store,
     verifyToken,
     metrics,
     logger,
+    limits: connectionLimits,
     replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3600_000,
     replayPageSize: config.REPLAY_PAGE_SIZE,
     ...(options.hooks?.replay ? { hooks: options.hooks.replay } : {}),
@@ -209,6 +225,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     verifyToken,
     metrics,
     logger,
+    limits: connectionLimits,
     readEcho,
     streamAdvanced,
     replayRetentionMs,
@@ -259,6 +276,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     isStoreUnavailable: (error) => store.dialect.isUnavailable(error),
     trustProxy: config.TRUST_PROXY,
     isDraining: () => draining,
+    corsOrigins: config.CORS_ORIGINS,
   });
 
   return {
@@ -312,6 +330,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await fanout.close();
       await limitsRedis?.quit().catch(() => limitsRedis.disconnect());
       await notifyDeps.limits?.close();
+      await connectionLimits.close();
       await store.close();
     },
   };

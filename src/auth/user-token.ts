@@ -23,7 +23,13 @@ export class AuthError extends Error {
 
 const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/u;
 
-export type TokenVerifier = (token: unknown) => Principal;
+/** A verified token: who it names, and until when (open connections are closed then). */
+export interface VerifiedToken extends Principal {
+  /** `exp` in epoch milliseconds; null for a token without `exp`. */
+  expiresAt: number | null;
+}
+
+export type TokenVerifier = (token: unknown) => VerifiedToken;
 
 export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWT_PUBLIC_KEY' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>): TokenVerifier {
   if (!config.JWT_PUBLIC_KEY && !config.JWT_SECRET) throw new Error('no JWT_SECRET or JWT_PUBLIC_KEY configured');
@@ -50,7 +56,7 @@ export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWT_PUB
     const tenantId = claims.tid ?? 'default';
     if (typeof claims.sub !== 'string' || !USER_ID.test(claims.sub)) throw new AuthError('bad_claims');
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw new AuthError('bad_claims');
-    return { tenantId, userId: claims.sub };
+    return { tenantId, userId: claims.sub, expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null };
   };
 }
 

@@ -11,12 +11,21 @@
  *   `maxAttempts` (Infinity) it never gives up; with a limit it stops with `gave_up`.
  * - `unauthorized`: ask `getToken` for a fresh token and retry at once; a second refusal
  *   in a row waits like any failure. Without `getToken` there is nothing to retry with:
- *   stop and report `unauthorized`.
+ *   stop and report `unauthorized`. The gateway closing a connection whose token expired
+ *   (`TOKEN_EXPIRED`) is handled the same way.
+ * - Tokens are renewed before they expire: with `getToken`, at 90 % of the token's
+ *   lifetime and at most 60 s before its `exp` (read from the JWT, not verified), a fresh
+ *   token is asked for and handed to the open transport (`auth:refresh` on the socket);
+ *   a transport that cannot take it in place (SSE) is reopened with it, resuming after
+ *   the last delivered id. A `getToken` that returns no later token is not asked again
+ *   until the gateway closes the connection at `exp`.
+ * - `rate_limited` (too many new connections from this address): wait at least the
+ *   `retryAfterMs` the gateway gave, on the same step.
  * - On a fallback step, the best step is retried every `upgradeAfterMs`.
  * - The browser's offline/online events close at once / reconnect at once, instead of
  *   waiting for timeouts (open WebSockets are not closed by the browser going offline).
  */
-import { backoffDelay } from './support.js';
+import { backoffDelay, refreshDelayMs, tokenExpiry } from './support.js';
 import type { TokenSource } from './rest-api.js';
 import type { ClientError, ConnectionState, Notification, ReadInfo, TransportName } from './types.js';
 import type { CloseReason, Transport, TransportContext, TransportFactory } from './transports/transport.js';
@@ -39,6 +48,9 @@ export interface ManagerOptions {
   onError(error: ClientError): void;
 }
 
+/** setTimeout's longest delay; a later renewal is re-armed when this fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class ConnectionManager {
   private step = 0;
   private failures = 0;
@@ -48,8 +60,12 @@ export class ConnectionManager {
   private running = false;
   private transport: Transport | null = null;
   private current: TransportName | null = null;
+  /** The token the current transport was opened with, or last renewed to. */
+  private token: string | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
+  private renewTimer: ReturnType<typeof setTimeout> | undefined;
+  private renewAt = 0;
 
   constructor(private readonly options: ManagerOptions) {}
 
@@ -92,9 +108,11 @@ export class ConnectionManager {
     this.generation += 1;
     clearTimeout(this.retryTimer);
     clearTimeout(this.upgradeTimer);
+    clearTimeout(this.renewTimer);
     this.transport?.close();
     this.transport = null;
     this.current = null;
+    this.token = null;
   }
 
   private async open(): Promise<void> {
@@ -111,6 +129,7 @@ export class ConnectionManager {
       return this.retryLater();
     }
     if (!live()) return;
+    this.token = token;
     const factory = this.options.steps[this.step]!;
     this.transport = factory({
       ...this.options.context,
@@ -120,7 +139,7 @@ export class ConnectionManager {
       onNotification: (n) => live() && this.options.onNotification(n, this.current ?? 'websocket'),
       onSynced: (info) => live() && this.options.onSynced(info, this.current ?? 'websocket'),
       onRead: (info) => live() && this.options.onRead(info),
-      onClose: (reason) => live() && void this.closed(reason),
+      onClose: (reason, retryAfterMs) => live() && void this.closed(reason, retryAfterMs),
     });
   }
 
@@ -130,6 +149,7 @@ export class ConnectionManager {
     this.refreshedToken = false;
     this.current = name;
     this.options.onState(name === 'websocket' ? 'live' : 'fallback');
+    this.scheduleRenewal();
     clearTimeout(this.upgradeTimer);
     if (name !== 'websocket' && this.options.steps.length > 1) {
       this.upgradeTimer = setTimeout(() => {
@@ -140,12 +160,14 @@ export class ConnectionManager {
     }
   }
 
-  private async closed(reason: CloseReason): Promise<void> {
+  private async closed(reason: CloseReason, retryAfterMs?: number): Promise<void> {
     this.transport = null;
     this.current = null;
     clearTimeout(this.upgradeTimer);
+    clearTimeout(this.renewTimer);
     if (reason === 'unauthorized') return this.unauthorized();
     this.options.onState('offline');
+    if (reason === 'rate_limited') return this.retryLater(retryAfterMs);
     if (reason === 'failed' && ++this.failures >= this.options.failuresBeforeFallback) {
       this.step = (this.step + 1) % this.options.steps.length;
       this.failures = 0;
@@ -174,14 +196,49 @@ export class ConnectionManager {
     this.retryLater();
   }
 
-  private retryLater(): void {
+  /** Arms the renewal of the current token (with `getToken` and a token that has `exp`). */
+  private scheduleRenewal(): void {
+    clearTimeout(this.renewTimer);
+    if (!this.options.tokens.canRefresh || this.token === null) return;
+    const delay = refreshDelayMs(this.token, Date.now());
+    if (delay === null) return;
+    this.renewAt = Date.now() + delay;
+    const generation = this.generation;
+    this.renewTimer = setTimeout(() => void this.renew(generation), Math.min(delay, MAX_TIMER_MS));
+  }
+
+  private async renew(generation: number): Promise<void> {
+    const live = () => this.running && generation === this.generation && this.transport !== null;
+    if (!live() || this.token === null) return;
+    if (this.renewAt - Date.now() > 1000) return this.scheduleRenewal(); // a capped timer, not due yet
+    const previous = this.token;
+    let fresh: string | null;
+    try {
+      fresh = await this.options.tokens.refresh();
+    } catch (error) {
+      if (live()) this.options.onError({ code: 'unauthorized', message: `getToken failed: ${String(error)}` });
+      return;
+    }
+    if (!live() || fresh === null) return;
+    // Not a later token (a cached one, say): asking again now would loop. The gateway
+    // closes the connection at `exp`; the unauthorized path then asks for a new one.
+    if ((tokenExpiry(fresh) ?? Number.POSITIVE_INFINITY) <= (tokenExpiry(previous) ?? Number.POSITIVE_INFINITY)) return;
+    this.token = fresh;
+    const renewed = (await this.transport?.renewToken?.(fresh)) ?? false;
+    if (!live()) return;
+    if (renewed) return this.scheduleRenewal();
+    // The transport could not take it in place: reopen the same step with the fresh token.
+    void this.open();
+  }
+
+  private retryLater(minDelayMs = 0): void {
     if (!this.running) return;
     if (this.attempt >= this.options.maxAttempts) {
       this.options.onError({ code: 'gave_up', message: `no connection after ${this.attempt} attempts` });
       this.running = false;
       return;
     }
-    const delay = backoffDelay(this.attempt++, this.options.initialDelayMs, this.options.maxDelayMs);
+    const delay = Math.max(minDelayMs, backoffDelay(this.attempt++, this.options.initialDelayMs, this.options.maxDelayMs));
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.open(), delay);
   }

@@ -15,7 +15,8 @@
  *    and without moving the position.
  * 4. Acks (`notify:ack`) are batched for `ackDelayMs`; only the socket carries them.
  * 5. Retries never stop by default (capped exponential backoff with jitter); an
- *    `unauthorized` answer makes the client ask `getToken` for a fresh token.
+ *    `unauthorized` answer makes the client ask `getToken` for a fresh token, and so does
+ *    a token nearing its `exp` (renewed on the open connection, see connection-manager.ts).
  * 6. Read changes reach every tab: the gateway echoes `notification:read` to all of the
  *    user's sessions, and this tab tells its sibling tabs directly (BroadcastChannel),
  *    which also covers transports without a server echo (REST polling).

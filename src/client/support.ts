@@ -84,17 +84,46 @@ export function defaultStorage(): CursorStorage {
   }
 }
 
-/** The (tenant, user) a JWT names, read without verifying (the gateway verifies). */
-export function tokenSubject(token: string): { tenantId: string; userId: string } | null {
+/** A JWT's claims, read without verifying (the gateway verifies); null when it is not one. */
+function tokenClaims(token: string): Record<string, unknown> | null {
   try {
     const payload = token.split('.')[1];
     if (!payload) return null;
     const binary = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='));
     const json = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
-    const claims = JSON.parse(json) as { sub?: unknown; tid?: unknown };
-    if (typeof claims.sub !== 'string') return null;
-    return { tenantId: typeof claims.tid === 'string' ? claims.tid : 'default', userId: claims.sub };
+    const claims: unknown = JSON.parse(json);
+    return claims !== null && typeof claims === 'object' ? (claims as Record<string, unknown>) : null;
   } catch {
     return null;
   }
+}
+
+/** The (tenant, user) a JWT names, read without verifying (the gateway verifies). */
+export function tokenSubject(token: string): { tenantId: string; userId: string } | null {
+  const claims = tokenClaims(token);
+  if (!claims || typeof claims.sub !== 'string') return null;
+  return { tenantId: typeof claims.tid === 'string' ? claims.tid : 'default', userId: claims.sub };
+}
+
+/** A JWT's `exp` in epoch milliseconds, or null (no `exp`, or not a JWT). */
+export function tokenExpiry(token: string): number | null {
+  const exp = tokenClaims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+}
+
+/** Renew a token this long before its `exp` at most. */
+export const REFRESH_LEAD_MAX_MS = 60_000;
+
+/**
+ * How long from `now` until a token should be renewed: at 90 % of its lifetime (from
+ * `iat`, else from `now`), and no later than REFRESH_LEAD_MAX_MS before `exp`. 0 when that
+ * moment has passed; null for a token without `exp` (nothing to renew).
+ */
+export function refreshDelayMs(token: string, now: number): number | null {
+  const claims = tokenClaims(token);
+  const expiresAt = tokenExpiry(token);
+  if (!claims || expiresAt === null) return null;
+  const issuedAt = typeof claims.iat === 'number' && claims.iat * 1000 <= expiresAt ? claims.iat * 1000 : now;
+  const lead = Math.min(REFRESH_LEAD_MAX_MS, Math.max(0, (expiresAt - issuedAt) * 0.1));
+  return Math.max(0, expiresAt - lead - now);
 }

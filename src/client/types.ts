@@ -87,7 +87,12 @@ export interface NotificationClientOptions {
   url?: string;
   /** A user JWT; or give `getToken`, or both (then `getToken` is only asked for refreshes). */
   token?: string;
-  /** Called for the first token when `token` is absent and whenever the gateway says "unauthorized". */
+  /**
+   * Called for the first token when `token` is absent, whenever the gateway says
+   * "unauthorized" or closes a connection whose token expired, and shortly before the
+   * token's `exp` (reason `'expired'`; at 90 % of its lifetime, at most 60 s before) so
+   * that open connections are renewed without a gap.
+   */
   getToken?: (reason: 'initial' | 'expired') => string | Promise<string>;
   /** `null` keeps the cursor in memory only. @default localStorage when available */
   storage?: CursorStorage | null;

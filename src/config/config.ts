@@ -43,6 +43,29 @@ const listFromEnv = (pattern: RegExp, what: string) =>
 const KIND_OR_FAMILY = /^[a-z][a-z0-9_.:-]{0,63}$/;
 const KIND_OR_FAMILY_PATTERN = /^(?:[a-z][a-z0-9_.:-]{0,63}|[a-z][a-z0-9_.-]{0,62}:\*)$/;
 
+/**
+ * Comma-separated origins, each exactly as a browser sends it: `scheme://host[:port]`,
+ * http(s), lower case, no default port, no path or trailing slash.
+ */
+const originsFromEnv = z.string().transform((raw, ctx) => {
+  const origins = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  for (const origin of origins) {
+    let canonical: string | null = null;
+    try {
+      const url = new URL(origin);
+      if (url.protocol === 'http:' || url.protocol === 'https:') canonical = url.origin;
+    } catch {
+      // not a URL
+    }
+    if (canonical !== origin) {
+      const hint = canonical ? ` (write it as "${canonical}")` : '';
+      ctx.addIssue({ code: 'custom', message: `"${origin}" is not an http(s) origin scheme://host[:port] without a path${hint}` });
+      return z.NEVER;
+    }
+  }
+  return origins;
+});
+
 /** Tenant ids never contain ':' so that room names `user:<tid>:<uid>` cannot collide. */
 export const TENANT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -102,6 +125,14 @@ const envSchema = z
     DEMO_PAGE: boolFromEnv.optional(),
     /** Express "trust proxy" value, e.g. "loopback" behind nginx. @default false */
     TRUST_PROXY: z.string().min(1).optional(),
+    /** Origins allowed cross-origin (REST, SSE, Socket.IO), comma-separated `scheme://host[:port]`. @default none (same-origin only) */
+    CORS_ORIGINS: originsFromEnv.default([]),
+    /** A client must send a request's headers within this, counted from the connection for its first request (a connection sending nothing is closed too); else 408. @default 10000 */
+    HTTP_HEADERS_TIMEOUT_MS: intFromEnv(100, 600_000).default(10_000),
+    /** A client must send a whole request (headers and body) within this; at least HTTP_HEADERS_TIMEOUT_MS. Streams are not cut once their request arrived. @default 30000 */
+    HTTP_REQUEST_TIMEOUT_MS: intFromEnv(100, 3_600_000).default(30_000),
+    /** An idle keep-alive connection is closed after this (Node adds 1 s of slack). @default 5000 */
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: intFromEnv(100, 600_000).default(5_000),
 
     // Notify limits per API key (src/limits/, src/http/notify-limits.ts), metric labels, audit log.
     /** Notifications per API key per second (a batch counts its items); 0 = no limit. @default 200 */
@@ -110,6 +141,24 @@ const envSchema = z
     NOTIFY_RECIPIENTS_PER_KEY: intFromEnv(0, 1_000_000_000).default(20_000),
     /** Both notify limits are counted over windows this long: a key may spend a whole window's budget at once. @default 10 */
     NOTIFY_RATE_WINDOW_SECONDS: intFromEnv(1, 3600).default(10),
+    /** Recipients one notify request may reach, its notifications together (a tenant broadcast counts 1); more → 413 whole. From one notification's most (1000) to a full batch's (500 × 1000). @default 200000 */
+    FANOUT_PER_REQUEST: intFromEnv(1000, 500_000).default(200_000),
+    /** Recipients per second accepted from all API keys together (a tenant broadcast counts 1), over NOTIFY_RATE_WINDOW_SECONDS windows, shared by the instances through Redis; 0 = no limit. @default 100000 */
+    FANOUT_PER_SECOND: intFromEnv(0, 100_000_000).default(100_000),
+
+    // Realtime connection limits (src/limits/connection-limits.ts); 0 turns one off.
+    /** New sockets and SSE streams per client address (TRUST_PROXY applies) per second. @default 20 */
+    CONNECT_RATE_PER_IP: intFromEnv(0, 1_000_000).default(20),
+    /** CONNECT_RATE_PER_IP is counted over windows this long: up to rate × window at once. @default 2 */
+    CONNECT_RATE_WINDOW_SECONDS: intFromEnv(1, 3600).default(2),
+    /** Open sockets per user (across instances with REDIS_URL); the newest is refused. @default 20 */
+    MAX_SOCKETS_PER_USER: intFromEnv(0, 100_000).default(20),
+    /** Open SSE streams per user (across instances with REDIS_URL); the newest is refused. @default 5 */
+    MAX_STREAMS_PER_USER: intFromEnv(0, 100_000).default(5),
+    /** Events a socket may send per second (acks, token refreshes, anything). @default 20 */
+    SOCKET_EVENTS_PER_SECOND: intFromEnv(0, 100_000).default(20),
+    /** Events a socket may send at once before SOCKET_EVENTS_PER_SECOND applies. @default 40 */
+    SOCKET_EVENTS_BURST: intFromEnv(1, 1_000_000).default(40),
     /** Kinds or families kept whole as the `kind` metric label (others: their family). @default none */
     METRIC_KINDS: listFromEnv(KIND_OR_FAMILY, 'a kind or kind family').default([]),
     /** Distinct unregistered `kind` label values per process; beyond → "other". @default 50 */
@@ -201,6 +250,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const longestSend = Math.max(parsed.WEBHOOK_TIMEOUT_MS, parsed.SMTP_URL ? parsed.SMTP_TIMEOUT_MS : 0);
   if (parsed.DELIVERY_VISIBILITY_TIMEOUT_MS <= longestSend) {
     throw new ConfigError('DELIVERY_VISIBILITY_TIMEOUT_MS must be longer than WEBHOOK_TIMEOUT_MS (and SMTP_TIMEOUT_MS with SMTP_URL)');
+  }
+  if (parsed.HTTP_HEADERS_TIMEOUT_MS > parsed.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   }
   if (isProduction && !parsed.NOTIFY_API_KEYS?.length) {
     throw new ConfigError('production requires NOTIFY_API_KEYS (comma-separated "key" or "key:tenant")');

@@ -18,6 +18,7 @@
  */
 import type { Logger } from '../logger.js';
 import { newMessageId } from '../outbox/message-id.js';
+import type { ChannelRecord } from '../store/channel-repository.js';
 import type { PlannedDelivery } from '../store/delivery-repository.js';
 import { decodeDelivery } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
@@ -94,10 +95,17 @@ export class DeliveryPlanner {
       return spec && w.tenantId ? [{ ...w, tenantId: w.tenantId, spec }] : [];
     });
     if (external.length === 0) return [];
-    const recipients = await this.store.stream.recipientsOf(external.filter((w) => w.scope !== 'tenant').map((w) => w.messageId));
+    // One channel lookup per tenant and batch, not per notification.
+    const channelsByTenant = new Map<string, Map<string, ChannelRecord>>();
+    for (const [tenantId, names] of groupNames(external)) channelsByTenant.set(tenantId, await this.store.channels.findMany(tenantId, names));
+    // Recipients only for notifications that reach users one by one (email, webpush).
+    const perUser = external.filter(
+      (item) => item.scope !== 'tenant' && item.spec.channels.some((n) => isPerUser(channelsByTenant.get(item.tenantId)?.get(n))),
+    );
+    const recipients = await this.store.stream.recipientsOf(perUser.map((w) => w.messageId));
     const rows: PlannedDelivery[] = [];
     for (const item of external) {
-      const channels = await this.store.channels.findMany(item.tenantId, item.spec.channels);
+      const channels = channelsByTenant.get(item.tenantId)!;
       // null = the whole tenant (a broadcast).
       const users = item.scope === 'tenant' ? null : (recipients.get(item.messageId) ?? []);
       const row = (channel: string, channelType: string, recipient: string, target: string, reason: string | null): PlannedDelivery => ({
@@ -133,4 +141,16 @@ export class DeliveryPlanner {
     }
     return rows;
   }
+}
+
+const isPerUser = (channel: ChannelRecord | undefined) => channel?.type === 'email' || channel?.type === 'webpush';
+
+function groupNames(items: readonly { tenantId: string; spec: { channels: string[] } }[]): Map<string, string[]> {
+  const byTenant = new Map<string, Set<string>>();
+  for (const item of items) {
+    const names = byTenant.get(item.tenantId) ?? new Set<string>();
+    for (const name of item.spec.channels) names.add(name);
+    byTenant.set(item.tenantId, names);
+  }
+  return new Map([...byTenant].map(([tenant, names]) => [tenant, [...names]]));
 }

@@ -91,7 +91,8 @@ export class DeliveryWorker {
   private async run(): Promise<void> {
     while (!this.stopped) {
       const room = this.options.concurrency - this.inFlight.size;
-      if (room <= 0) {
+      // Claim in batches: a claim is a transaction, not worth making for every freed slot.
+      if (room <= 0 || (this.inFlight.size > 0 && room < Math.ceil(Math.min(this.options.claimBatch, this.options.concurrency) / 2))) {
         await this.waitForWake(this.options.pollMs);
         continue;
       }
@@ -183,7 +184,7 @@ export class DeliveryWorker {
 
   private async record(row: ClaimedDelivery, resolution: Resolution, outcome: string): Promise<void> {
     this.metrics.outcomes.inc({ channel_type: row.channelType, outcome });
-    const applied = await this.store.deliveries.resolve(this.id, row.id, resolution);
+    const applied = await retried(() => this.store.deliveries.resolve(this.id, row.id, resolution));
     if (!applied) this.logger.warn({ delivery: row.id }, 'delivery outcome not recorded: the row was recovered by another worker');
   }
 
@@ -200,7 +201,7 @@ export class DeliveryWorker {
     if (ids.length === 0) return this.sent.flushing;
     this.sent.flushing = this.sent.flushing.then(async () => {
       try {
-        await this.store.deliveries.markSent(this.id, ids);
+        await retried(() => this.store.deliveries.markSent(this.id, ids));
       } catch (error) {
         // Left `sending`: recovery re-queues them after the visibility timeout (sent twice).
         this.logger.error({ err: error, count: ids.length }, 'recording sent deliveries failed');
@@ -245,5 +246,21 @@ export class DeliveryWorker {
       timer = setTimeout(done, ms);
       this.waiter = done;
     });
+  }
+}
+
+/**
+ * Recording an outcome races claims on other instances for row locks; MySQL may pick the
+ * record as a deadlock victim. A few quick retries keep a sent delivery from waiting out
+ * the visibility timeout and being sent again.
+ */
+async function retried<T>(record: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await record();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25 * attempt + Math.random() * 25));
+    }
   }
 }

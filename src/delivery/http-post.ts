@@ -30,8 +30,8 @@ export interface HttpPostResult {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 const agents = {
-  http: new HttpAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 }),
-  https: new HttpsAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 }),
+  http: new HttpAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
 };
 
 export function postJson(target: string, body: string, options: HttpPostOptions): Promise<HttpPostResult> {

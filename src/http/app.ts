@@ -2,8 +2,12 @@
 import express, { type Router } from 'express';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { cors } from './cors.js';
 import { HttpError, errorHandler } from './errors.js';
+import { jsonBody } from './json-guard.js';
 import { BATCH_PATH } from './notify-batch-route.js';
+import { rejectBadPathEncoding } from './path-encoding.js';
+import { securityHeaders } from './security-headers.js';
 
 /** Whole-request body limit; larger → 413 PAYLOAD_TOO_LARGE. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -16,12 +20,15 @@ export interface AppDeps {
   trustProxy?: string | undefined;
   /** While draining, responses ask clients to close their keep-alive connection. */
   isDraining?: () => boolean;
+  /** CORS_ORIGINS: exact origins allowed cross-origin (cors.ts); empty: same-origin only. */
+  corsOrigins?: readonly string[];
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
+  app.use(securityHeaders());
   app.use((req, res, next) => {
     if (deps.isDraining?.()) res.set('Connection', 'close');
     const started = process.hrtime.bigint();
@@ -33,8 +40,10 @@ export function createApp(deps: AppDeps): express.Express {
     });
     next();
   });
-  const json = express.json({ limit: MAX_BODY_BYTES, strict: true });
-  // The batch endpoint parses its own, larger body.
+  app.use(cors(deps.corsOrigins ?? []));
+  app.use(rejectBadPathEncoding);
+  // JSON bodies obey the input rules (json-guard.ts). The batch endpoint parses its own, larger body.
+  const json = jsonBody(MAX_BODY_BYTES);
   app.use((req, res, next) => (req.path === BATCH_PATH ? next() : json(req, res, next)));
   for (const router of deps.routers) app.use(router);
   app.use((req) => {

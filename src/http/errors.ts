@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** Over a rate limit; `Retry-After` and the RateLimit-* headers say when to retry. */
   RATE_LIMITED: 429,
+  /** Too many open SSE streams for this user (MAX_STREAMS_PER_USER); retry when one closes. */
+  TOO_MANY_CONNECTIONS: 429,
   INTERNAL: 500,
   STORE_UNAVAILABLE: 503,
 } as const;
@@ -65,6 +67,8 @@ function toHttpError(error: unknown, isStoreUnavailable: (error: unknown) => boo
   // The router could not percent-decode a path parameter (it marks the URIError 400).
   if (error instanceof URIError) return new HttpError('VALIDATION_FAILED', 'the path is not valid percent-encoded UTF-8');
   if (type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'request body is too large');
+  // The client went away (or was cut by HTTP_REQUEST_TIMEOUT_MS) mid-body: not a server error.
+  if (type === 'request.aborted') return new HttpError('VALIDATION_FAILED', 'the request body was not received completely');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'unsupported body encoding');
   }

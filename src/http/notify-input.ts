@@ -19,6 +19,8 @@ export interface NotifyDeps {
   limits?: NotifyLimiter;
   /** Audit rows for audited kinds, after commit (notify-audit.ts); unset: none. */
   audit?: NotifyAudit;
+  /** FANOUT_PER_REQUEST: most recipients of one request's notifications together; unset: none. */
+  fanoutPerRequest?: number;
 }
 
 export function requireGrant(deps: NotifyDeps, presented: string | undefined): ApiKeyGrant {

@@ -4,7 +4,13 @@
  * - `notify_requests`: NOTIFY_RATE_PER_KEY notifications per second (a batch counts its
  *   items), over windows of NOTIFY_RATE_WINDOW_SECONDS;
  * - `notify_recipients`: NOTIFY_RECIPIENTS_PER_KEY recipients per second (a tenant
- *   broadcast counts 1: its fan-out is limited elsewhere), over the same windows.
+ *   broadcast counts 1: its fan-out is limited elsewhere), over the same windows;
+ * - `fanout`: FANOUT_PER_SECOND recipients per second from all keys together (counted
+ *   like notify_recipients), over the same windows: what the relay is asked to fan out.
+ *
+ * And per request, before any of them: `fanout_per_request`, FANOUT_PER_REQUEST
+ * recipients for a request's notifications together; a request over it is refused whole
+ * with 413 PAYLOAD_TOO_LARGE (it would never fit: split it).
  *
  * The key is known here only by its id (a short hash): Redis keys, logs and metrics
  * never carry the key itself. Refused: 429 RATE_LIMITED with `Retry-After`; a batch
@@ -21,6 +27,10 @@ import { HttpError } from './errors.js';
 
 export const NOTIFY_REQUESTS = 'notify_requests';
 export const NOTIFY_RECIPIENTS = 'notify_recipients';
+export const FANOUT = 'fanout';
+export const FANOUT_PER_REQUEST = 'fanout_per_request';
+/** The subject of the limits every key shares (Redis key `<prefix>:ratelimit:fanout:all`). */
+const ALL_KEYS = 'all';
 
 export interface NotifyLimiter {
   /**
@@ -33,7 +43,7 @@ export interface NotifyLimiter {
 
 type LimitSettings = Pick<
   Config,
-  'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'NOTIFY_RATE_PER_KEY' | 'NOTIFY_RECIPIENTS_PER_KEY' | 'NOTIFY_RATE_WINDOW_SECONDS'
+  'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'NOTIFY_RATE_PER_KEY' | 'NOTIFY_RECIPIENTS_PER_KEY' | 'NOTIFY_RATE_WINDOW_SECONDS' | 'FANOUT_PER_SECOND'
 >;
 
 export async function createNotifyLimiter(config: LimitSettings, metrics: Metrics, logger: Logger): Promise<NotifyLimiter> {
@@ -43,6 +53,7 @@ export async function createNotifyLimiter(config: LimitSettings, metrics: Metric
     [
       { name: NOTIFY_REQUESTS, points: config.NOTIFY_RATE_PER_KEY * window, windowSeconds: window },
       { name: NOTIFY_RECIPIENTS, points: config.NOTIFY_RECIPIENTS_PER_KEY * window, windowSeconds: window },
+      { name: FANOUT, points: config.FANOUT_PER_SECOND * window, windowSeconds: window, subject: ALL_KEYS },
     ],
     store,
   );
@@ -52,7 +63,7 @@ export async function createNotifyLimiter(config: LimitSettings, metrics: Metric
     async admit(res, grant, inputs) {
       const admission = await limits.admit(
         grant.keyId,
-        inputs.map((input) => ({ [NOTIFY_REQUESTS]: 1, [NOTIFY_RECIPIENTS]: input.scope === 'tenant' ? 1 : input.userIds.length })),
+        inputs.map((input) => ({ [NOTIFY_REQUESTS]: 1, [NOTIFY_RECIPIENTS]: recipientCount(input), [FANOUT]: recipientCount(input) })),
       );
       setRateLimitHeaders(res, admission);
       const refused = admission.refusedBy;
@@ -69,6 +80,26 @@ export async function createNotifyLimiter(config: LimitSettings, metrics: Metric
     },
     close: () => store.close(),
   };
+}
+
+/** What a notification counts against the recipient limits: a tenant broadcast counts 1. */
+const recipientCount = (input: NotificationInput) => (input.scope === 'tenant' ? 1 : input.userIds.length);
+
+/**
+ * FANOUT_PER_REQUEST: refuses (413, whole) a request whose valid notifications reach more
+ * recipients together than `max`; counted per notification refused.
+ */
+export function checkFanoutPerRequest(max: number | undefined, inputs: readonly NotificationInput[], metrics: Metrics): void {
+  if (max === undefined) return;
+  let recipients = 0;
+  for (const input of inputs) recipients += recipientCount(input);
+  if (recipients <= max) return;
+  metrics.rateLimited.inc({ limit: FANOUT_PER_REQUEST }, inputs.length);
+  throw new HttpError(
+    'PAYLOAD_TOO_LARGE',
+    `one request may reach at most ${max} recipients together; this one reaches ${recipients}: split it`,
+    { limit: FANOUT_PER_REQUEST, max, recipients },
+  );
 }
 
 /**
@@ -94,6 +125,9 @@ export function rateLimited(res: Response, refusedBy: LimitState): HttpError {
 }
 
 export function rateLimitMessage(state: LimitState): string {
+  if (state.name === FANOUT) {
+    return `the gateway accepts ${state.limit} recipients per ${state.windowSeconds} s from all API keys together; retry after ${state.resetSeconds} s`;
+  }
   const what = state.name === NOTIFY_RECIPIENTS ? 'recipients' : 'notifications';
   return `this API key may send ${state.limit} ${what} per ${state.windowSeconds} s; retry after ${state.resetSeconds} s`;
 }

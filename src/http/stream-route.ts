@@ -19,16 +19,24 @@
  *   reconnects with its Last-Event-ID and loses nothing.
  * - Token in `Authorization`, or `?token=` for EventSource (which cannot set headers;
  *   the query form can leak into access logs, the SDK uses the header).
+ * - Limits (src/limits/connection-limits.ts): new connections per client address (`req.ip`,
+ *   TRUST_PROXY applies), charged before the token is checked → 429 RATE_LIMITED with
+ *   `Retry-After`; open streams per user → 429 TOO_MANY_CONNECTIONS (the newest is refused).
+ * - The stream ends when the token's `exp` passes, with `event: error` and
+ *   `data: {"code":"TOKEN_EXPIRED",…}`: the client reconnects with a fresh token and its
+ *   Last-Event-ID (SSE has no channel back to renew a token in place).
  */
 import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { TokenVerifier } from '../auth/user-token.js';
+import { CONNECT_PER_IP, STREAMS_PER_USER, type ConnectionLimits } from '../limits/connection-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { replayStream, resolveCursor } from '../realtime/replay.js';
 import type { Store } from '../store/store.js';
+import { HttpError } from './errors.js';
 import type { ReadEcho } from './read-echo.js';
 import { authenticate } from './user-auth.js';
 
@@ -37,6 +45,7 @@ export interface StreamRouteDeps {
   verifyToken: TokenVerifier;
   metrics: Metrics;
   logger: Logger;
+  limits: ConnectionLimits;
   readEcho: ReadEcho;
   /** 'advance' after every published relay batch, on every instance. */
   streamAdvanced: EventEmitter;
@@ -55,12 +64,32 @@ export const HEARTBEAT_MS = 15_000;
 /** Reconnect delay suggested to EventSource. */
 const RETRY_MS = 2_000;
 const LAST_EVENT_ID = z.string().min(1).max(64);
+/** A stream ended at its token's expiry is cut this long after, if the client does not read the end. */
+const EXPIRED_CLOSE_MS = 5_000;
 
 export function streamRoute(deps: StreamRouteDeps): StreamRoute {
   const open = new Set<Response>();
   const router = Router();
   router.get('/api/stream', async (req, res) => {
-    const who = authenticate(deps, req, res, 'sse', true);
+    const refusal = await deps.limits.admitConnect(req.ip ?? deps.limits.addressOf(req));
+    if (refusal) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
+      res.set('Retry-After', String(retryAfterSeconds));
+      throw new HttpError('RATE_LIMITED', `too many new connections from this address; retry after ${retryAfterSeconds} s`, {
+        limit: CONNECT_PER_IP,
+        retryAfterSeconds,
+      });
+    }
+    const { expiresAt, ...who } = authenticate(deps, req, res, 'sse', true);
+    const grant = await deps.limits.acquire(STREAMS_PER_USER, who);
+    if (!grant.granted) {
+      throw new HttpError('TOO_MANY_CONNECTIONS', `this user has ${grant.max} open streams already, the most allowed`, {
+        limit: STREAMS_PER_USER,
+        max: grant.max,
+      });
+    }
+    // Given back however the response ends (the client leaving during the reads below too).
+    res.once('close', grant.release);
     const presented = LAST_EVENT_ID.safeParse(req.get('last-event-id') ?? req.query.lastEventId);
 
     let closed = false;
@@ -117,9 +146,18 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
     const unsubscribeReads = deps.readEcho.subscribe(who, (change) => void send(`event: read\ndata: ${JSON.stringify(change)}\n\n`));
     deps.streamAdvanced.on('advance', onAdvance);
     const heartbeat = setInterval(() => void send(': ping\n\n'), deps.heartbeatMs ?? HEARTBEAT_MS);
+    const expire = () => {
+      if (closed || res.writableEnded) return;
+      deps.metrics.sessionTokens.inc({ channel: 'sse', event: 'expired' });
+      const error = { code: 'TOKEN_EXPIRED', message: 'the token expired: reconnect with a fresh one and Last-Event-ID' };
+      res.end(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
+      setTimeout(() => socket.destroy(), EXPIRED_CLOSE_MS).unref();
+    };
+    deps.limits.expiries.set(expire, expiresAt);
     open.add(res);
     res.on('close', () => {
       closed = true;
+      deps.limits.expiries.delete(expire);
       abort.abort();
       clearInterval(heartbeat);
       deps.streamAdvanced.off('advance', onAdvance);

@@ -1,6 +1,6 @@
 /** User-token authentication for the REST and SSE routes (the socket has its own in the handshake). */
 import type { Request, Response } from 'express';
-import { AuthError, bearerToken, type Principal, type TokenVerifier } from '../auth/user-token.js';
+import { AuthError, bearerToken, type TokenVerifier, type VerifiedToken } from '../auth/user-token.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { HttpError } from './errors.js';
 
@@ -19,7 +19,7 @@ export function authenticate(
   res: Response,
   channel: 'rest' | 'sse',
   allowQueryToken = false,
-): Principal {
+): VerifiedToken {
   const fromQuery = allowQueryToken && typeof req.query.token === 'string' ? req.query.token : undefined;
   const token = bearerToken(req.get('authorization')) ?? fromQuery;
   try {

@@ -26,6 +26,8 @@ export interface WindowLimit {
   /** Units per window; 0 turns the limit off. */
   points: number;
   windowSeconds: number;
+  /** Counted for this subject whoever is charged (a limit shared by every key); unset: per subject. */
+  subject?: string;
 }
 
 export interface LimitState {
@@ -144,7 +146,8 @@ export class WindowLimits {
     if (this.enabled.length === 0 || items.length === 0) return { admitted: items.length, states: [], refusedBy: null };
     const costs = this.enabled.map(({ limit }) => items.map((item) => Math.min(Math.max(0, item[limit.name] ?? 0), limit.points)));
     const totals = costs.map(sum);
-    const results = await Promise.all(this.enabled.map(({ limiter }, i) => charge(limiter, subject, totals[i]!)));
+    const subjectOf = (limit: WindowLimit) => limit.subject ?? subject;
+    const results = await Promise.all(this.enabled.map(({ limit, limiter }, i) => charge(limiter, subjectOf(limit), totals[i]!)));
 
     let admitted = items.length;
     let stoppedBy = -1;
@@ -160,7 +163,7 @@ export class WindowLimits {
     });
 
     const refunds = costs.map((c, i) => totals[i]! - sum(c.slice(0, admitted)));
-    await Promise.all(this.enabled.map(({ limiter }, i) => (refunds[i]! > 0 ? limiter.reward(subject, refunds[i]!) : null)));
+    await Promise.all(this.enabled.map(({ limit, limiter }, i) => (refunds[i]! > 0 ? limiter.reward(subjectOf(limit), refunds[i]!) : null)));
     const states = this.enabled.map(({ limit }, i): LimitState => {
       const { consumedPoints, msBeforeNext } = results[i]!;
       return {

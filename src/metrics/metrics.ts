@@ -83,8 +83,15 @@ export function createMetrics(options: MetricSources) {
     }),
     rateLimited: new Counter({
       name: 'notify_rate_limited_total',
-      help: 'Refused with 429 RATE_LIMITED, by the limit that refused (notify_requests, notify_recipients: counted per notification)',
+      help:
+        'Refused by a limit, by the limit that refused (notify_requests, notify_recipients: per notification; connect_per_ip, sockets_per_user, streams_per_user: per connection; socket_events: per dropped event; socket_event_flood: per socket disconnected)',
       labelNames: ['limit'] as const,
+      registers,
+    }),
+    sessionTokens: new Counter({
+      name: 'notify_session_tokens_total',
+      help: 'Tokens of open sockets and SSE streams: refreshed (auth:refresh accepted), refused (auth:refresh refused), expired (closed at exp)',
+      labelNames: ['channel', 'event'] as const,
       registers,
     }),
     dedupeHits: new Counter({ name: 'notify_dedupe_hits_total', help: 'Repeated dedupe keys answered with the first id', registers }),

@@ -15,7 +15,13 @@
  *   those positions to the next holder, which starts from the stored cursor and emits
  *   them again, in the same order. Delivery is therefore at-least-once; clients drop
  *   duplicates by id.
+ * - A batch never holds the event loop for long: recipients are read in bounded reads
+ *   (500 notifications of 1,000 recipients are 500,000 rows) and the emits run in slices
+ *   of SLICE_MS, the loop turning between them. Order is unchanged: one emit after the
+ *   other, in position order.
  */
+import { TimeSlice } from '../event-loop.js';
+import { MAX_RECIPIENTS } from '../http/notify-schema.js';
 import type { Logger } from '../logger.js';
 import { toNumber, toWire, type WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
@@ -39,6 +45,10 @@ export interface RelayHooks {
   /** Test seam: after emitting, before the cursor moves. */
   afterEmit?: (batch: readonly Publication[]) => Promise<void>;
 }
+
+/** Most recipient rows one read returns (StreamRepository.recipientsOf). */
+export const RECIPIENT_ROWS_PER_READ = 5_000;
+const recipientReads = { rows: RECIPIENT_ROWS_PER_READ, perMessage: MAX_RECIPIENTS };
 
 export const userRoom = (tenantId: string, userId: string) => `user:${tenantId}:${userId}`;
 export const tenantRoom = (tenantId: string) => `tenant:${tenantId}`;
@@ -107,8 +117,10 @@ export class OutboxRelay {
     const batch = await this.toPublications(entries);
     await this.hooks.beforeEmit?.(batch);
     const now = Date.now();
+    const slice = new TimeSlice();
     for (const publication of batch) {
       if (!isExpired(publication, now)) this.publish(publication);
+      await slice.pause();
     }
     await this.hooks.afterEmit?.(batch);
     this.emittedThrough = entries[entries.length - 1]!.position;
@@ -141,15 +153,19 @@ export class OutboxRelay {
 
   private async toPublications(entries: StreamEntry[]): Promise<Publication[]> {
     const personal = entries.filter((e) => e.message !== null && e.message.scope !== 'tenant').map((e) => e.messageId);
-    const byMessage = await this.store.stream.recipientsOf(personal);
-    return entries.flatMap(({ message }) => {
-      if (message === null) return [];
+    const byMessage = await this.store.stream.recipientsOf(personal, recipientReads);
+    const publications: Publication[] = [];
+    const slice = new TimeSlice();
+    for (const { message } of entries) {
+      if (message === null) continue;
       const rooms =
         message.scope === 'tenant'
           ? [tenantRoom(message.tenant_id)]
           : (byMessage.get(message.id) ?? []).map((u) => userRoom(message.tenant_id, u));
-      return [{ rooms, notification: toWire(message), expiresAt: toNumber(message.expires_at) }];
-    });
+      publications.push({ rooms, notification: toWire(message), expiresAt: toNumber(message.expires_at) });
+      await slice.pause();
+    }
+    return publications;
   }
 }
 

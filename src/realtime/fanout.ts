@@ -15,6 +15,8 @@ export interface Fanout {
   wakeOthers(): void;
   /** Tell the other instances that the relay published (SSE streams re-read the store). */
   announceAdvance(): void;
+  /** Tell the other instances' delivery workers that deliveries were queued. */
+  announceDeliveries(): void;
   /** Throws when the cross-instance link is down (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -23,6 +25,7 @@ export interface Fanout {
 export interface FanoutListeners {
   onWake: () => void;
   onAdvance: () => void;
+  onDeliveries: () => void;
   /** Broadcasts from other instances may be lost from now on. */
   onLinkLost: () => void;
   /** The cross-instance link was down and is back: broadcasts may have been lost. */
@@ -32,3 +35,4 @@ export interface FanoutListeners {
 export const WAKE_EVENT = 'outbox:wake';
 export const ADVANCE_EVENT = 'stream:advanced';
 export const RESYNC_EVENT = 'link:restored';
+export const DELIVERIES_EVENT = 'deliveries:queued';

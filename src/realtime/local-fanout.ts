@@ -9,6 +9,7 @@ export function createLocalFanout(): Fanout {
     attach() {},
     wakeOthers() {},
     announceAdvance() {},
+    announceDeliveries() {},
     async ping() {},
     async close() {},
   };

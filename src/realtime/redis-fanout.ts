@@ -13,7 +13,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Server } from 'socket.io';
 import type { Logger } from '../logger.js';
-import { ADVANCE_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
+import { ADVANCE_EVENT, DELIVERIES_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
   // No offline queue for publishing: a PUBLISH held back during an outage would land
@@ -59,10 +59,12 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
       listeners = attached;
       server.on(WAKE_EVENT, attached.onWake);
       server.on(ADVANCE_EVENT, attached.onAdvance);
+      server.on(DELIVERIES_EVENT, attached.onDeliveries);
       server.on(RESYNC_EVENT, linkRestored);
     },
     wakeOthers: () => emitToOthers(WAKE_EVENT),
     announceAdvance: () => emitToOthers(ADVANCE_EVENT),
+    announceDeliveries: () => emitToOthers(DELIVERIES_EVENT),
     async ping() {
       if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error(`redis ${pub.status}/${sub.status}`);
       await pub.ping();
@@ -71,6 +73,7 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
       if (listeners) {
         io?.off(WAKE_EVENT, listeners.onWake);
         io?.off(ADVANCE_EVENT, listeners.onAdvance);
+        io?.off(DELIVERIES_EVENT, listeners.onDeliveries);
         io?.off(RESYNC_EVENT, linkRestored);
       }
       linkRestored.cancel();

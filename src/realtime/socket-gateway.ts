@@ -4,10 +4,19 @@
  * Order on connect (see DESIGN.md "Connect & replay"): hold live broadcasts → join the
  * user and tenant rooms → replay the stream after `lastAckId` in commit order → emit
  * `notify:synced` → release what was held, minus what the replay already sent.
+ *
+ * Handshake, in this order (limits: src/limits/connection-limits.ts): new connections per
+ * client address (`rate_limited`, before any signature check) → the token
+ * (`unauthorized`) → sockets per user (`too_many_connections`). A refused handshake
+ * gets `connect_error` with that message and `data`, then its transport is closed.
+ * Connected: every event the client sends is charged to the socket's budget
+ * (`RATE_LIMITED`, then `EVENT_FLOOD` and a disconnect); the socket is closed with
+ * `TOKEN_EXPIRED` when its token's `exp` passes, unless `auth:refresh` renewed it.
  */
 import type { Server, Socket } from 'socket.io';
 import { z } from 'zod';
 import { AuthError, type Principal, type TokenVerifier } from '../auth/user-token.js';
+import { SOCKET_EVENT_FLOOD, SOCKET_EVENTS, SOCKETS_PER_USER, type ConnectionLimits } from '../limits/connection-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
@@ -20,16 +29,24 @@ export interface ServerToClientEvents {
   notification: (notification: WireNotification) => void;
   'notify:synced': (info: { replayed: number; recovered: boolean }) => void;
   'notification:read': (info: { ids: string[] }) => void;
-  'notify:error': (error: { code: string; message: string }) => void;
+  'notify:error': (error: { code: string; message: string; retryAfterMs?: number }) => void;
 }
 
 export interface ClientToServerEvents {
   'notify:ack': (payload: { ids: string[] }) => void;
+  'auth:refresh': (payload: { token: string }, ack: (result: RefreshResult) => void) => void;
 }
+
+/** The answer to `auth:refresh`; `expiresAt` (ISO 8601) is the new deadline, null for a token without `exp`. */
+export type RefreshResult =
+  | { ok: true; expiresAt: string | null }
+  | { ok: false; code: 'UNAUTHORIZED' | 'SUBJECT_MISMATCH' | 'VALIDATION_FAILED' | 'RATE_LIMITED' };
 
 export interface SocketData {
   principal: Principal;
   lastAckId: string | null;
+  /** The token's `exp` (epoch ms), moved by `auth:refresh`; null: no deadline. */
+  expiresAt: number | null;
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -41,6 +58,7 @@ export interface SocketGatewayDeps {
   verifyToken: TokenVerifier;
   metrics: Metrics;
   logger: Logger;
+  limits: ConnectionLimits;
   replayRetentionMs: number;
   replayPageSize: number;
   hooks?: ReplayHooks;
@@ -51,8 +69,9 @@ export interface ReplayHooks {
   afterReplayPage?: (principal: Principal) => Promise<void>;
 }
 
-const CLIENT_EVENTS = new Set<string>(['notify:ack']);
+const CLIENT_EVENTS = new Set<string>(['notify:ack', 'auth:refresh']);
 const ACK_SCHEMA = z.object({ ids: z.array(z.string().min(1).max(64)).min(1).max(500) }).strict();
+const REFRESH_SCHEMA = z.object({ token: z.string().min(1).max(8192) }).strict();
 const LAST_ACK_ID = z.string().min(1).max(64);
 
 /** What the fan-out calls around an outage of the cross-instance link. */
@@ -63,13 +82,26 @@ export interface OutageHandling {
 }
 
 export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandling {
-  const deps: Context = { ...gatewayDeps, outage: { active: false, cursors: new WeakMap() } };
-  const { io, metrics } = deps;
+  const deps: Context = { ...gatewayDeps, outage: { active: false, cursors: new WeakMap() }, slots: new WeakMap() };
+  const { io, metrics, limits } = deps;
+
+  io.use(async (socket, next) => {
+    let refusal: { retryAfterMs: number } | null = null;
+    try {
+      refusal = await limits.admitConnect(limits.addressOf(socket.request));
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'connect rate check failed; admitting');
+    }
+    if (refusal) return refuse(socket, next, 'rate_limited', refusal);
+    next();
+  });
 
   io.use((socket, next) => {
     try {
       const auth = (socket.handshake.auth ?? {}) as { token?: unknown; lastAckId?: unknown };
-      socket.data.principal = deps.verifyToken(auth.token);
+      const { expiresAt, ...principal } = deps.verifyToken(auth.token);
+      socket.data.principal = principal;
+      socket.data.expiresAt = expiresAt;
       const lastAckId = LAST_ACK_ID.safeParse(auth.lastAckId);
       socket.data.lastAckId = lastAckId.success ? lastAckId.data : null;
       next();
@@ -80,19 +112,52 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
     }
   });
 
+  io.use(async (socket, next) => {
+    // The connection may close while Redis answers, before any 'disconnect' could fire:
+    // the slot is given back on whichever comes first, the transport's close or the
+    // socket's disconnect (release runs once).
+    let closed = false;
+    let release: (() => void) | null = null;
+    socket.conn.once('close', () => {
+      closed = true;
+      release?.();
+    });
+    let grant;
+    try {
+      grant = await limits.acquire(SOCKETS_PER_USER, socket.data.principal);
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'sockets-per-user check failed; admitting');
+      return next();
+    }
+    if (!grant.granted) return refuse(socket, next, 'too_many_connections', { max: grant.max });
+    release = grant.release;
+    if (closed) release();
+    deps.slots.set(socket, release);
+    next();
+  });
+
   io.on('connection', (socket: GatewaySocket) => {
     // The handshake is already captured; keeping the first HTTP request alive per
     // connection only costs memory (https://socket.io/docs/v4/memory-usage/).
     (socket.conn as unknown as { request: unknown }).request = null;
     metrics.connectedSockets.inc();
     metrics.connectionsOpened.inc({ resumed: String(socket.data.lastAckId !== null) });
+    const expire = () => {
+      metrics.sessionTokens.inc({ channel: 'socket', event: 'expired' });
+      socket.emit('notify:error', { code: 'TOKEN_EXPIRED', message: 'the token expired: reconnect with a fresh one, or send auth:refresh before exp' });
+      socket.disconnect(true);
+    };
+    limits.expiries.set(expire, socket.data.expiresAt);
     socket.on('disconnect', (reason) => {
       metrics.connectedSockets.dec();
       metrics.connectionsClosed.inc({ reason });
+      limits.expiries.delete(expire);
+      deps.slots.get(socket)?.();
     });
-    socket.use(([event], next) => (CLIENT_EVENTS.has(event) ? next() : next(new Error(`unknown event "${event}"`))));
+    socket.use(eventGuard(deps, socket));
     socket.on('error', (error) => socket.emit('notify:error', { code: 'UNKNOWN_EVENT', message: error.message }));
     socket.on('notify:ack', (payload) => void handleAck(deps, socket, payload));
+    socket.on('auth:refresh', (payload: unknown, ack: unknown) => handleRefresh(deps, socket, expire, payload, ack));
     void syncOnConnect(deps, socket);
   });
   return {
@@ -113,7 +178,93 @@ interface OutageState {
 }
 
 /** Per gateway instance (tests run several in one process). */
-type Context = SocketGatewayDeps & { outage: OutageState };
+type Context = SocketGatewayDeps & {
+  outage: OutageState;
+  /** Gives the socket's sockets_per_user slot back. */
+  slots: WeakMap<Socket, () => void>;
+};
+
+type Next = (error?: Error) => void;
+
+/**
+ * Refuses a handshake with `connect_error` { message, data }. The client gets no
+ * namespace, so its transport is closed once the refusal is out (a well-behaved client
+ * closes it itself) rather than held open for the connect timeout.
+ */
+function refuse(socket: GatewaySocket, next: Next, message: string, data: Record<string, unknown>): void {
+  next(Object.assign(new Error(message), { data }));
+  setImmediate(() => socket.conn.close());
+}
+
+/**
+ * Runs before every event the client sends (`socket.use`): the socket's event budget,
+ * then the closed protocol (unknown events → UNKNOWN_EVENT through 'error').
+ * Dropped: answered with one `notify:error` RATE_LIMITED per second (an event carrying
+ * an ack callback gets `{ ok: false, code: 'RATE_LIMITED' }`). Flood: `EVENT_FLOOD`, then
+ * the socket is disconnected.
+ */
+function eventGuard(deps: Context, socket: GatewaySocket) {
+  const budget = deps.limits.eventBudget();
+  let cut = false;
+  return (packet: unknown[], next: Next) => {
+    if (cut) return;
+    if (budget) {
+      const { verdict, firstDropThisSecond } = budget.take(Date.now());
+      if (verdict === 'flood') {
+        cut = true;
+        deps.limits.refused(SOCKET_EVENT_FLOOD);
+        socket.emit('notify:error', { code: 'EVENT_FLOOD', message: 'too many events for too long: disconnected' });
+        socket.disconnect(true);
+        return;
+      }
+      if (verdict === 'drop') {
+        deps.limits.refused(SOCKET_EVENTS);
+        const ack = packet[packet.length - 1];
+        if (typeof ack === 'function') (ack as (result: RefreshResult) => void)({ ok: false, code: 'RATE_LIMITED' });
+        if (firstDropThisSecond) {
+          const retryAfterMs = budget.retryAfterMs();
+          socket.emit('notify:error', { code: 'RATE_LIMITED', message: `too many events: dropped; retry after ${retryAfterMs} ms`, retryAfterMs });
+        }
+        return;
+      }
+    }
+    const event = String(packet[0]);
+    if (CLIENT_EVENTS.has(event)) next();
+    else next(new Error(`unknown event "${event}"`));
+  };
+}
+
+/**
+ * `auth:refresh { token }`: a token verified by the same rules, naming the same tenant and
+ * user, moves the socket's deadline to its `exp`. Anything else leaves the deadline as it
+ * was. Answered through the ack callback, or with `notify:error` when there is none.
+ */
+function handleRefresh(deps: Context, socket: GatewaySocket, expire: () => void, payload: unknown, ack: unknown): void {
+  const reply = (result: RefreshResult, message: string) => {
+    if (!result.ok) deps.metrics.sessionTokens.inc({ channel: 'socket', event: 'refused' });
+    if (typeof ack === 'function') (ack as (result: RefreshResult) => void)(result);
+    else if (!result.ok) socket.emit('notify:error', { code: result.code, message });
+  };
+  const parsed = REFRESH_SCHEMA.safeParse(payload);
+  if (!parsed.success) return reply({ ok: false, code: 'VALIDATION_FAILED' }, 'auth:refresh expects { token: string }');
+  let fresh;
+  try {
+    fresh = deps.verifyToken(parsed.data.token);
+  } catch (error) {
+    const reason = error instanceof AuthError ? error.reason : 'invalid';
+    deps.metrics.authFailures.inc({ reason: `socket_refresh_${reason}` });
+    return reply({ ok: false, code: 'UNAUTHORIZED' }, 'auth:refresh: missing, invalid or expired token');
+  }
+  const who = socket.data.principal;
+  if (fresh.tenantId !== who.tenantId || fresh.userId !== who.userId) {
+    deps.metrics.authFailures.inc({ reason: 'socket_refresh_mismatch' });
+    return reply({ ok: false, code: 'SUBJECT_MISMATCH' }, 'auth:refresh: the token names another user or tenant');
+  }
+  socket.data.expiresAt = fresh.expiresAt;
+  deps.limits.expiries.set(expire, fresh.expiresAt);
+  deps.metrics.sessionTokens.inc({ channel: 'socket', event: 'refreshed' });
+  reply({ ok: true, expiresAt: fresh.expiresAt === null ? null : new Date(fresh.expiresAt).toISOString() }, '');
+}
 
 function holdForOutage(deps: Context): void {
   const { outage } = deps;

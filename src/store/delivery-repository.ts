@@ -142,13 +142,15 @@ export class DeliveryRepository {
   /** Claims up to `limit` due rows for `worker` (see the rules above). */
   async claim(worker: string, limit: number, now = Date.now()): Promise<ClaimedDelivery[]> {
     const ids = await this.db.transaction(async (trx) => {
-      const due = trx('notify_deliveries')
-        .whereIn('status', ['pending', 'failed'])
-        .andWhere('available_at', '<=', now)
-        .orderBy('available_at')
-        .limit(limit)
-        .select('id');
-      const picked: { id: string }[] = await (this.skipLocked ? due.forUpdate().skipLocked() : due);
+      // One status per query: with `status IN (…)` MySQL sorts the whole due set and locks
+      // every row it read, so a second instance's claim found nothing (and claims slowed
+      // with the backlog). An equality on the index prefix reads in order and stops at `limit`.
+      const due = (status: DeliveryStatus, n: number) => {
+        const query = trx('notify_deliveries').where({ status }).andWhere('available_at', '<=', now).orderBy('available_at').limit(n).select('id');
+        return (this.skipLocked ? query.forUpdate().skipLocked() : query) as Promise<{ id: string }[]>;
+      };
+      const picked = await due('pending', limit);
+      if (picked.length < limit) picked.push(...(await due('failed', limit - picked.length)));
       const ids = picked.map((r) => r.id);
       if (ids.length === 0) return ids;
       await trx('notify_deliveries')

@@ -21,6 +21,11 @@ export interface StoreDialect {
    * `beforeCommit` is a test seam that parks the open transaction before COMMIT.
    */
   runWrite(db: Knex, statements: readonly WriteStatement[], beforeCommit?: () => Promise<void>): Promise<void>;
+  /**
+   * Most rows one write transaction should hold, when the driver runs it synchronously
+   * (the event loop waits for all of it); undefined: only the group-commit bounds apply.
+   */
+  readonly writeRowBudget?: number;
 }
 
 export interface WriteStatement {

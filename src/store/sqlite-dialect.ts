@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Database } from 'better-sqlite3';
 import type { Knex } from 'knex';
 import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
 import { errorCode, type StoreDialect } from './dialect.js';
-import { runSqliteWrite } from './sqlite-write.js';
+import { startWalCheckpointer } from './sqlite-checkpointer.js';
+import { runSqliteWrite, SQLITE_WRITE_ROWS } from './sqlite-write.js';
 
 export const sqliteDialect: StoreDialect = {
   name: 'sqlite',
@@ -19,10 +21,12 @@ export const sqliteDialect: StoreDialect = {
       pool: {
         min: 1,
         max: 1,
-        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        afterCreate(conn: Database, done: (err: Error | null, conn: unknown) => void) {
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');
+          // Checkpoints (and their fsync) in a worker thread, not in our commits.
+          if (filename !== ':memory:') startWalCheckpointer(conn, filename);
           done(null, conn);
         },
       },
@@ -51,6 +55,8 @@ export const sqliteDialect: StoreDialect = {
     position: '?',
   },
   runWrite: runSqliteWrite,
+  // A write holds the event loop from BEGIN to COMMIT (sqlite-write.ts).
+  writeRowBudget: SQLITE_WRITE_ROWS,
 };
 
 const migrationTurns = new Map<string, Promise<unknown>>();

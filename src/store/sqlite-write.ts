@@ -4,13 +4,27 @@
  * new last position is read back (RETURNING) and added to each row's offset. Statements
  * are prepared once per SQL text and kept per connection; knex prepares every query
  * anew, and preparing a multi-row INSERT costs more than running it.
+ *
+ * The event loop waits for the whole transaction, so a write is kept small
+ * (SQLITE_WRITE_ROWS, the group-commit bound on SQLite) and each one starts on a fresh
+ * turn of the loop: a batch request written in many transactions lets sockets, streams
+ * and other requests through between them.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { Knex } from 'knex';
+import { yieldToEventLoop } from '../event-loop.js';
 import { BoundedCache } from './bounded-cache.js';
+import { checkpointerOf } from './sqlite-checkpointer.js';
 import type { WriteStatement } from './dialect.js';
 
 const STATEMENTS_KEPT = 64;
+
+/**
+ * Rows per write transaction on SQLite: two notifications of 1,000 recipients. Such a
+ * transaction holds the event loop for ~10-40 ms (inserts and commit, 2 cores under
+ * load); a notification is never split, so one of up to 1,002 rows always goes whole.
+ */
+export const SQLITE_WRITE_ROWS = 2_500;
 const preparedByConnection = new WeakMap<Database, BoundedCache<Statement>>();
 
 export async function runSqliteWrite(db: Knex, statements: readonly WriteStatement[], beforeCommit?: () => Promise<void>): Promise<void> {
@@ -25,7 +39,7 @@ export async function runSqliteWrite(db: Knex, statements: readonly WriteStateme
     });
     return;
   }
-  const conn = (await db.client.acquireConnection()) as Database;
+  const conn = await writeConnection(db);
   try {
     conn.transaction(() => {
       const last = lastPosition(prepared(conn, reserve.sql).all(reserve.bindings));
@@ -33,6 +47,22 @@ export async function runSqliteWrite(db: Knex, statements: readonly WriteStateme
     })();
   } finally {
     db.client.releaseConnection(conn);
+  }
+  checkpointerOf(conn)?.written();
+}
+
+/**
+ * The connection, on a fresh turn of the event loop, once the WAL checkpoints have caught
+ * up if it grew past its limit (sqlite-checkpointer.ts); meanwhile it is free for reads.
+ */
+async function writeConnection(db: Knex): Promise<Database> {
+  for (let waited = false; ; waited = true) {
+    await yieldToEventLoop();
+    const conn = (await db.client.acquireConnection()) as Database;
+    const checkpoints = checkpointerOf(conn);
+    if (waited || !checkpoints?.behind) return conn;
+    db.client.releaseConnection(conn);
+    await checkpoints.caughtUp();
   }
 }
 

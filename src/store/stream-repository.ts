@@ -12,6 +12,7 @@
  *   emitting (emit is at-least-once).
  */
 import type { Knex } from 'knex';
+import { yieldToEventLoop } from '../event-loop.js';
 import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
 import { MESSAGE_COLUMNS, toNumber, type MessageRow } from './message-codec.js';
 
@@ -28,6 +29,20 @@ export interface DeliveryWork {
   scope: string | null;
   delivery: unknown;
 }
+
+/** How recipient reads are sized (StreamRepository.recipientsOf). */
+export interface RecipientReadBound {
+  /** Most rows one read returns. */
+  rows: number;
+  /** Most recipients one message has (MAX_RECIPIENTS of the notify API). */
+  perMessage: number;
+}
+
+const countValues = (byMessage: Map<string, string[]>) => {
+  let n = 0;
+  for (const users of byMessage.values()) n += users.length;
+  return n;
+};
 
 export class StreamRepository {
   constructor(private readonly db: Knex) {}
@@ -61,12 +76,32 @@ export class StreamRepository {
     return rows.map((r) => ({ position: toNumber(r.seq)!, messageId: r.message_id, tenantId: r.tenant_id, scope: r.scope, delivery: r.delivery }));
   }
 
-  /** Recipient user ids of personal messages, by message id. */
-  async recipientsOf(messageIds: readonly string[]): Promise<Map<string, string[]>> {
+  /**
+   * Recipient user ids of personal messages, by message id. With `bound`, no read returns
+   * more than `bound.rows` rows: one read when the messages have that few recipients
+   * together (the usual case), else `bound.rows / bound.perMessage` messages per read with
+   * the event loop turning between reads (a SQLite read is synchronous, and 500
+   * notifications of 1,000 recipients are 500,000 rows).
+   */
+  async recipientsOf(messageIds: readonly string[], bound?: RecipientReadBound): Promise<Map<string, string[]>> {
+    if (!bound) return this.readRecipients(messageIds);
+    const all = await this.readRecipients(messageIds, bound.rows + 1);
+    if (countValues(all) <= bound.rows) return all;
+    const byMessage = new Map<string, string[]>();
+    const perRead = Math.max(1, Math.floor(bound.rows / bound.perMessage));
+    for (let i = 0; i < messageIds.length; i += perRead) {
+      await yieldToEventLoop();
+      for (const [id, users] of await this.readRecipients(messageIds.slice(i, i + perRead))) byMessage.set(id, users);
+    }
+    return byMessage;
+  }
+
+  private async readRecipients(messageIds: readonly string[], limit?: number): Promise<Map<string, string[]>> {
     const byMessage = new Map<string, string[]>();
     if (messageIds.length === 0) return byMessage;
     const rows: { message_id: string; user_id: string }[] = await this.db('notify_inbox')
       .whereIn('message_id', messageIds)
+      .modify((q) => (limit === undefined ? q : q.limit(limit)))
       .select('message_id', 'user_id');
     for (const r of rows) {
       const list = byMessage.get(r.message_id);

@@ -11,7 +11,10 @@
  * - Woken right after a local commit, by other instances, and by the poll as a fallback
  *   when a wake-up is lost; a wake-up during a batch is not lost (the next wait returns
  *   at once).
+ * - A consumer catching up on a backlog runs batch after batch; the event loop turns
+ *   between them (a SQLite read is synchronous, and a batch's emits are too).
  */
+import { yieldToEventLoop } from '../event-loop.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerLease } from './consumer-lease.js';
 
@@ -87,6 +90,7 @@ export class ConsumerLoop {
         const handled = await this.work.step();
         failures = 0;
         if (handled === 0) await this.waitForWake(this.options.pollMs, true);
+        else await yieldToEventLoop();
       } catch (error) {
         failures += 1;
         this.logger.error({ err: error, consumer: this.work.name }, 'stream consumer batch failed');

@@ -2,7 +2,7 @@
  * A real socket.io-client session that records what it receives and lets a test await
  * events instead of sleeping.
  */
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { WireNotification } from '../../src/store/message-codec.js';
 import { Conditions } from './conditions.js';
 
@@ -11,17 +11,22 @@ export interface Synced {
   recovered: boolean;
 }
 
+/** Extra socket.io-client options, e.g. `extraHeaders` (X-Forwarded-For). */
+export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
+
 export class TestClient {
   readonly received: WireNotification[] = [];
   readonly synced: Synced[] = [];
-  readonly errors: { code: string; message: string }[] = [];
+  readonly errors: { code: string; message: string; retryAfterMs?: number }[] = [];
+  /** The reason of the socket's disconnect, once it happened. */
+  disconnectReason: string | null = null;
   private readonly conditions = new Conditions(() => JSON.stringify(this.ids));
 
   private constructor(readonly socket: Socket) {
     socket.on('notification', (n: WireNotification) => this.record(() => this.received.push(n)));
     socket.on('notify:synced', (s: Synced) => this.record(() => this.synced.push(s)));
     socket.on('notify:error', (e: { code: string; message: string }) => this.record(() => this.errors.push(e)));
-    socket.on('disconnect', () => this.record(() => undefined));
+    socket.on('disconnect', (reason) => this.record(() => (this.disconnectReason = reason)));
   }
 
   /** Connects and resolves after `notify:synced` (replay done). */
@@ -29,8 +34,9 @@ export class TestClient {
     baseUrl: string,
     auth: { token: string; lastAckId?: string },
     transports: ('websocket' | 'polling')[] = ['websocket'],
+    options: ClientOptions = {},
   ): Promise<TestClient> {
-    const socket = io(baseUrl, { auth, transports, reconnection: false, forceNew: true });
+    const socket = io(baseUrl, { ...options, auth, transports, reconnection: false, forceNew: true });
     const client = new TestClient(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect_error', (err) => reject(err));
@@ -50,6 +56,24 @@ export class TestClient {
     } finally {
       socket.close();
     }
+  }
+
+  /** Resolves with the connect_error (message and data) of a handshake that must fail. */
+  static async refused(baseUrl: string, auth: Record<string, unknown>, options: ClientOptions = {}): Promise<{ message: string; data: unknown }> {
+    const socket = io(baseUrl, { ...options, auth, transports: ['websocket'], reconnection: false, forceNew: true });
+    try {
+      return await new Promise((resolve, reject) => {
+        socket.once('connect_error', (err: Error & { data?: unknown }) => resolve({ message: err.message, data: err.data }));
+        socket.once('connect', () => reject(new Error('handshake unexpectedly accepted')));
+      });
+    } finally {
+      socket.close();
+    }
+  }
+
+  /** Resolves once the socket is disconnected, with the reason. */
+  waitForDisconnect(timeoutMs?: number): Promise<string> {
+    return this.waitFor(() => this.disconnectReason !== null, 'disconnect', timeoutMs).then(() => this.disconnectReason!);
   }
 
   get ids(): string[] {

@@ -62,5 +62,7 @@ export function pollTransport(ctx: TransportContext): Transport {
       clearTimeout(timer);
       controller.abort();
     },
+    // Every poll takes the token source's current token: a fresh one is used from the next poll.
+    renewToken: () => Promise.resolve(true),
   };
 }

@@ -4,12 +4,20 @@
  * A fresh socket per attempt, with socket.io-client's own reconnection off: the
  * connection manager owns retries, so every attempt carries the current `lastAckId`
  * and token, and backoff is the same on every step.
+ *
+ * Refusals and closes by the gateway: `connect_error` `unauthorized` → refresh the token;
+ * `rate_limited` (`data.retryAfterMs`) → wait, same step; `too_many_connections` and
+ * anything else → a failed attempt. `notify:error` `TOKEN_EXPIRED` (the gateway then
+ * disconnects) → refresh the token and reconnect. A token is renewed in place with
+ * `auth:refresh` (see `renewToken`).
  */
 import { io, type Socket } from 'socket.io-client';
 import type { Notification, ReadInfo, TransportName } from '../types.js';
 import type { CloseReason, Transport, TransportContext } from './transport.js';
 
 const ACK_BATCH = 500; // the gateway accepts at most 500 ids per notify:ack
+/** How long `auth:refresh` may take before the connection is reopened with the new token instead. */
+const RENEW_TIMEOUT_MS = 10_000;
 
 export function socketTransport(engines: ('websocket' | 'polling')[]) {
   return (ctx: TransportContext): Transport => {
@@ -23,13 +31,13 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
       timeout: ctx.connectTimeoutMs,
       auth: { token: ctx.token, ...(ctx.lastAckId ? { lastAckId: ctx.lastAckId } : {}) },
     });
-    const finish = (reason: CloseReason) => {
+    const finish = (reason: CloseReason, retryAfterMs?: number) => {
       if (done) return;
       done = true;
       socket.removeAllListeners();
       socket.io.removeAllListeners();
       socket.close();
-      ctx.onClose(reason);
+      ctx.onClose(reason, retryAfterMs);
     };
     const transportName = (): TransportName => (socket.io.engine?.transport?.name === 'websocket' ? 'websocket' : 'long-polling');
 
@@ -37,7 +45,17 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
       ctx.onOpen(transportName());
       socket.io.engine.once('upgrade', () => ctx.onOpen(transportName()));
     });
-    socket.on('connect_error', (error: Error) => finish(error.message === 'unauthorized' ? 'unauthorized' : 'failed'));
+    socket.on('connect_error', (error: Error & { data?: { retryAfterMs?: unknown } }) => {
+      if (error.message === 'unauthorized') return finish('unauthorized');
+      if (error.message === 'rate_limited') {
+        const wait = error.data?.retryAfterMs;
+        return finish('rate_limited', typeof wait === 'number' && wait > 0 ? wait : undefined);
+      }
+      finish('failed');
+    });
+    socket.on('notify:error', (error: { code?: unknown }) => {
+      if (error?.code === 'TOKEN_EXPIRED') finish('unauthorized');
+    });
     socket.on('disconnect', () => finish('dropped'));
     socket.on('notification', (n: Notification) => ctx.onNotification(n));
     socket.on('notify:synced', (info: { replayed: number; recovered: boolean }) => ctx.onSynced(info));
@@ -51,6 +69,15 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
       ack(ids) {
         if (!socket.connected) return;
         for (let i = 0; i < ids.length; i += ACK_BATCH) socket.emit('notify:ack', { ids: ids.slice(i, i + ACK_BATCH) });
+      },
+      renewToken(token) {
+        if (!socket.connected) return Promise.resolve(false);
+        (socket.auth as { token?: string }).token = token;
+        return new Promise<boolean>((resolve) => {
+          socket
+            .timeout(RENEW_TIMEOUT_MS)
+            .emit('auth:refresh', { token }, (error: Error | null, result?: { ok?: unknown }) => resolve(!error && result?.ok === true));
+        });
       },
     };
   };

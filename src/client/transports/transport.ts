@@ -3,11 +3,15 @@ import type { RestApi } from '../rest-api.js';
 import type { Notification, ReadInfo, TransportName } from '../types.js';
 
 /**
- * - `unauthorized`: the gateway refused the token (refresh it, then retry)
- * - `failed`: could not open (counts towards falling back to the next step)
+ * - `unauthorized`: the gateway refused the token, or closed the connection when it
+ *   expired (refresh it, then retry)
+ * - `failed`: could not open (counts towards falling back to the next step); this
+ *   includes too many open connections for the user (`too_many_connections`)
  * - `dropped`: was open, then lost (retry the same step with backoff)
+ * - `rate_limited`: too many new connections from this address: wait `retryAfterMs`, then
+ *   retry the same step (the other steps share the budget; falling back would not help)
  */
-export type CloseReason = 'unauthorized' | 'failed' | 'dropped';
+export type CloseReason = 'unauthorized' | 'failed' | 'dropped' | 'rate_limited';
 
 export interface TransportContext {
   url: string;
@@ -24,14 +28,19 @@ export interface TransportContext {
   onNotification(notification: Notification): void;
   onSynced(info: { replayed: number; recovered: boolean }): void;
   onRead(info: ReadInfo): void;
-  /** Called at most once; the transport is already closed. */
-  onClose(reason: CloseReason): void;
+  /** Called at most once; the transport is already closed. `retryAfterMs` comes with `rate_limited`. */
+  onClose(reason: CloseReason, retryAfterMs?: number): void;
 }
 
 export interface Transport {
   close(): void;
   /** Delivery acknowledgements, where the transport has a channel for them. */
   ack?(ids: string[]): void;
+  /**
+   * Hands the open connection a fresh token before the current one expires; resolves
+   * true when the gateway took it. Absent: the connection is reopened with the new token.
+   */
+  renewToken?(token: string): Promise<boolean>;
 }
 
 export type TransportFactory = (context: TransportContext) => Transport;
