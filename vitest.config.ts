@@ -33,6 +33,8 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
   }
   const runCluster = ci || (servicesUp && hasCommand('nginx') && hasCommand('redis-server'));
   if (!runCluster) console.warn('\n!! test/deploy/cluster.test.ts LEFT OUT: needs MySQL, nginx and redis-server.\n');
+  const runStartup = ci || (servicesUp && hasCommand('redis-server'));
+  if (!runStartup) console.warn('\n!! test/deploy/startup-deps.test.ts LEFT OUT: needs MySQL and redis-server.\n');
   const integration = 'test/**/*.int.test.ts';
   const mysqlOnly = 'test/**/*.mysql.test.ts';
   return {
@@ -45,7 +47,12 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
           test: {
             name: 'unit',
             include: ['test/**/*.test.ts'],
-            exclude: [integration, mysqlOnly, ...(runCluster ? [] : ['test/deploy/cluster.test.ts'])],
+            exclude: [
+              integration,
+              mysqlOnly,
+              ...(runCluster ? [] : ['test/deploy/cluster.test.ts']),
+              ...(runStartup ? [] : ['test/deploy/startup-deps.test.ts']),
+            ],
           },
         },
         { extends: true as const, test: { name: 'sqlite', include: [integration], env: { TEST_DRIVER: 'sqlite' } } },

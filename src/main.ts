@@ -1,8 +1,20 @@
-/** Composition root: config → dev credentials → gateway → listen → signals. */
+/**
+ * Composition root: config → dev credentials → wait for dependencies → gateway → listen
+ * → signals.
+ *
+ * Start-up with a dependency down: a bad setting exits at once (ConfigError). A MySQL
+ * (DATABASE_URL) or Redis (REDIS_URL) that does not answer yet is waited for, with
+ * backoff and a log line naming the variable (startup/dependencies.ts); meanwhile a
+ * starting server holds the port (/healthz 200, /readyz 503). Once both answer the
+ * gateway is built (migrations, subscriptions), the starting server closes and the
+ * gateway listens on the same port; only then the banner and pm2's `ready`.
+ */
 import { ConfigError, parseConfig } from './config/config.js';
 import { describeDemo, withDevCredentials } from './config/dev-credentials.js';
 import { createGateway } from './gateway.js';
 import { createLogger } from './logger.js';
+import { dependenciesOf, waitForDependencies } from './startup/dependencies.js';
+import { startStartingServer } from './startup/starting-server.js';
 
 /** pm2 and docker send SIGTERM then SIGKILL after their timeout; finish well before that. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -20,7 +32,13 @@ async function main(): Promise<void> {
   }
   const { config: effective, demo } = withDevCredentials(config);
   const logger = createLogger(effective.LOG_LEVEL);
+  const dependencies = dependenciesOf(effective);
+  // Port 0 (any free port) could not be handed over: no starting server then.
+  const starting =
+    dependencies.length > 0 && effective.PORT !== 0 ? await startStartingServer(effective.PORT, effective.HOST, dependencies) : null;
+  await waitForDependencies(dependencies, logger, { onWaiting: (waiting) => starting?.waitingFor(waiting) });
   const gateway = await createGateway(effective, { logger });
+  await starting?.close();
   const port = await gateway.listen();
   logger.info(
     { port, store: gateway.store.dialect.name, fanout: effective.REDIS_URL ? 'redis' : 'local' },

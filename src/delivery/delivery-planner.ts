@@ -15,6 +15,9 @@
  *   broadcast reaches the tenant's recipients that have an address (or subscription).
  * - One leader per consumer (lease), like the realtime relay; positions without an
  *   external part only move the cursor.
+ * - A step plans at most PLAN_ROWS_PER_STEP rows (a notification's rows go whole): it
+ *   commits the positions planned so far and the next step goes on from there, so no
+ *   transaction, and on SQLite no stretch of the event loop, grows with the batch.
  */
 import type { Logger } from '../logger.js';
 import { newMessageId } from '../outbox/message-id.js';
@@ -22,14 +25,18 @@ import type { ChannelRecord } from '../store/channel-repository.js';
 import type { PlannedDelivery } from '../store/delivery-repository.js';
 import { decodeDelivery } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
-import type { DeliveryWork } from '../store/stream-repository.js';
+import { RECIPIENT_ROWS_PER_READ, type DeliveryWork } from '../store/stream-repository.js';
 import type { ConsumerLease } from '../stream/consumer-lease.js';
+import { TimeSlice } from '../event-loop.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
 
 export interface PlannerOptions extends ConsumerLoopOptions {
   batchSize: number;
   maxAttempts: number;
 }
+
+/** Delivery rows one planning step commits at most, beyond one notification's own. */
+export const PLAN_ROWS_PER_STEP = 2_000;
 
 export class DeliveryPlanner {
   private readonly loop: ConsumerLoop;
@@ -76,25 +83,26 @@ export class DeliveryPlanner {
   private async planOnce(): Promise<number> {
     const work = await this.store.stream.readDeliveryWork(this.position, this.options.batchSize);
     if (work.length === 0 || !this.loop.isLeader()) return 0;
-    const rows = await this.plan(work);
-    const to = work[work.length - 1]!.position;
+    const { rows, planned } = await this.plan(work);
+    const to = work[planned - 1]!.position;
     if (!(await this.store.deliveries.commitPlan('deliveries', this.position, to, rows))) {
       // Another planner recorded these positions (a lease handover): continue from its cursor.
       this.position = await this.store.stream.cursor('deliveries');
-      return work.length;
+      return planned;
     }
     this.position = to;
     await this.store.stream.prune();
     if (rows.some((r) => r.status === 'pending')) this.onPlanned();
-    return work.length;
+    return planned;
   }
 
-  private async plan(work: readonly DeliveryWork[]): Promise<PlannedDelivery[]> {
-    const external = work.flatMap((w) => {
+  /** The rows of the first `planned` entries of `work` (all of them unless the step filled up). */
+  private async plan(work: readonly DeliveryWork[]): Promise<{ rows: PlannedDelivery[]; planned: number }> {
+    const external = work.flatMap((w, index) => {
       const spec = decodeDelivery(w.delivery);
-      return spec && w.tenantId ? [{ ...w, tenantId: w.tenantId, spec }] : [];
+      return spec && w.tenantId ? [{ ...w, index, tenantId: w.tenantId, spec }] : [];
     });
-    if (external.length === 0) return [];
+    if (external.length === 0) return { rows: [], planned: work.length };
     // One channel lookup per tenant and batch, not per notification.
     const channelsByTenant = new Map<string, Map<string, ChannelRecord>>();
     for (const [tenantId, names] of groupNames(external)) channelsByTenant.set(tenantId, await this.store.channels.findMany(tenantId, names));
@@ -102,12 +110,20 @@ export class DeliveryPlanner {
     const perUser = external.filter(
       (item) => item.scope !== 'tenant' && item.spec.channels.some((n) => isPerUser(channelsByTenant.get(item.tenantId)?.get(n))),
     );
-    const recipients = await this.store.stream.recipientsOf(perUser.map((w) => w.messageId));
+    // In one read when they are few together (the usual case), else each notification's
+    // own when it is planned: a step may stop early, and 500 × 1,000 recipients is a lot.
+    const few = await this.store.stream.recipientsIfFew(perUser.map((w) => w.messageId), RECIPIENT_ROWS_PER_READ);
+    const recipientsOf = async (messageId: string) =>
+      (few ?? (await this.store.stream.recipientsOf([messageId]))).get(messageId) ?? [];
     const rows: PlannedDelivery[] = [];
+    const slice = new TimeSlice();
     for (const item of external) {
+      if (rows.length >= PLAN_ROWS_PER_STEP) return { rows, planned: item.index };
+      await slice.pause();
       const channels = channelsByTenant.get(item.tenantId)!;
+      const perUserChannel = item.spec.channels.some((n) => isPerUser(channels.get(n)));
       // null = the whole tenant (a broadcast).
-      const users = item.scope === 'tenant' ? null : (recipients.get(item.messageId) ?? []);
+      const users = item.scope === 'tenant' ? null : perUserChannel ? await recipientsOf(item.messageId) : [];
       const row = (channel: string, channelType: string, recipient: string, target: string, reason: string | null): PlannedDelivery => ({
         id: newMessageId(),
         tenantId: item.tenantId,
@@ -139,7 +155,7 @@ export class DeliveryPlanner {
         }
       }
     }
-    return rows;
+    return { rows, planned: work.length };
   }
 }
 

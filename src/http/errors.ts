@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   TOO_MANY_CONNECTIONS: 429,
   INTERNAL: 500,
   STORE_UNAVAILABLE: 503,
+  /** Starting: waiting for DATABASE_URL or REDIS_URL to answer (src/startup/); retry after `Retry-After`. */
+  NOT_READY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

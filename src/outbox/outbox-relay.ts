@@ -25,7 +25,7 @@ import { MAX_RECIPIENTS } from '../http/notify-schema.js';
 import type { Logger } from '../logger.js';
 import { toNumber, toWire, type WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
-import type { StreamEntry } from '../store/stream-repository.js';
+import { RECIPIENT_ROWS_PER_READ, type StreamEntry } from '../store/stream-repository.js';
 import type { ConsumerLease } from '../stream/consumer-lease.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
 
@@ -46,8 +46,6 @@ export interface RelayHooks {
   afterEmit?: (batch: readonly Publication[]) => Promise<void>;
 }
 
-/** Most recipient rows one read returns (StreamRepository.recipientsOf). */
-export const RECIPIENT_ROWS_PER_READ = 5_000;
 const recipientReads = { rows: RECIPIENT_ROWS_PER_READ, perMessage: MAX_RECIPIENTS };
 
 export const userRoom = (tenantId: string, userId: string) => `user:${tenantId}:${userId}`;

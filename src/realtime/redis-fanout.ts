@@ -21,7 +21,11 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
   // Auto-pipelining: the relay publishes a whole batch in one tick, which then leaves in
   // one socket write instead of one write per notification.
   const pub = new Redis(url, { maxRetriesPerRequest: 3, enableOfflineQueue: false, enableAutoPipelining: true });
-  const sub = pub.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false });
+  // The adapter subscribes once, at start, and never handles a failed SUBSCRIBE: with a
+  // retry limit, a Redis not up yet failed it and the rejection ended the process. So the
+  // subscriber's commands wait for the connection however long it takes (ioredis then
+  // re-subscribes by itself after every reconnect).
+  const sub = pub.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false, maxRetriesPerRequest: null });
   for (const [role, client] of [['pub', pub], ['sub', sub]] as const) {
     client.on('error', (err: Error) => logger.warn({ err: err.message, role }, 'redis connection error'));
   }

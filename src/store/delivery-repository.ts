@@ -19,6 +19,7 @@
  */
 import type { Knex } from 'knex';
 import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
+import { TimeSlice } from '../event-loop.js';
 import { decodeData, decodeDelivery, toNumber, type DeliverySpec } from './message-codec.js';
 import type { ConsumerName } from './stream-repository.js';
 
@@ -116,7 +117,11 @@ export class DeliveryRepository {
     return this.db.transaction(async (trx) => {
       const moved = await trx(CONSUMERS_TABLE).where({ name: consumer, position: from }).update({ position: to, updated_at: now });
       if (moved !== 1) return false;
+      // A tenant broadcast by email can be one notification of many thousand rows: on
+      // SQLite each INSERT holds the event loop, so it turns between slices of them.
+      const slice = new TimeSlice();
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await slice.pause();
         const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({
           id: r.id,
           tenant_id: r.tenantId,

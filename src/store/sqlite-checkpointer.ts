@@ -8,24 +8,28 @@
  * top (50-100 ms on 2 busy cores, most of it the fsync).
  *
  * Here the connection's automatic checkpoints are off and a worker thread with its own
- * connection checkpoints instead (PASSIVE: it never blocks the writer or readers): after
- * every write and every CHECK_EVERY_MS. The WAL restarts from its beginning at the first
- * write after a checkpoint caught up with it; while a burst of writes outruns the
- * checkpoints it grows, so once it passes WAL_FRAMES_LIMIT a write waits
- * (asynchronously, the event loop free) for the checkpoints to catch up, and the WAL
- * stays near that size. If the worker fails, the connection checkpoints by itself again.
+ * connection checkpoints instead, after every write and every CHECK_EVERY_MS. PASSIVE:
+ * it never blocks the writer or readers (the stronger modes hold new writers back, and
+ * our writer would wait in SQLite's busy handler, on the event loop).
+ *
+ * The WAL starts over from its beginning only at a write that finds it wholly copied
+ * while no checkpoint runs; under a steady stream of writes the worker is nearly always
+ * running one, and the WAL grew without end (4 GB for one 500 × 1,000 batch). So once it
+ * holds WAL_FRAMES_LIMIT pages the next write first asks the worker to pause after one
+ * last catching-up checkpoint (`hold`, awaited: the event loop stays free), writes
+ * (restarting the WAL), and lets it go on (`resume`). The file keeps its size (about
+ * the limit plus one write) and is written over: truncating it on every restart cost
+ * ~100 ms each time. If the worker fails, the connection checkpoints by itself again.
  */
 import type { Database } from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** WAL pages (4 KiB) past which writes wait for the checkpoints: 64 MiB. */
+/** WAL pages (4 KiB) from which the next write restarts the WAL: 64 MiB. */
 export const WAL_FRAMES_LIMIT = 16_384;
-/** The WAL file is cut back to this when it restarts (PRAGMA journal_size_limit). */
-const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Checkpoints also run this often, for writes that do not announce themselves. */
 const CHECK_EVERY_MS = 250;
-/** A write waits at most this long for the checkpoints, then goes anyway. */
+/** A write waits at most this long for the catching-up checkpoint, then goes anyway. */
 const MAX_WAIT_MS = 5_000;
 /** SQLite's own default, restored if the worker fails. */
 const AUTO_CHECKPOINT_PAGES = 1000;
@@ -33,14 +37,19 @@ const AUTO_CHECKPOINT_PAGES = 1000;
 export interface WalCheckpointer {
   /** Call after a commit on the connection: a checkpoint follows soon. */
   written(): void;
-  /** True while the WAL is past WAL_FRAMES_LIMIT and not caught up: wait (`caughtUp`) before writing. */
-  readonly behind: boolean;
-  /** Resolves once a checkpoint caught up with the WAL (or the worker is gone, or MAX_WAIT_MS passed). */
-  caughtUp(): Promise<void>;
+  /** True once the WAL holds WAL_FRAMES_LIMIT pages: the next write should `hold` first. */
+  readonly full: boolean;
+  /**
+   * Pauses the checkpoints after one that catches up with the WAL (at most MAX_WAIT_MS);
+   * resolves with the function that lets them go on, to call after the write.
+   */
+  hold(): Promise<() => void>;
   stop(): Promise<void>;
 }
 
 interface CheckpointResult {
+  /** A report after a checkpoint, or the answer to `hold`. */
+  kind: 'report' | 'held';
   busy: number;
   /** Frames in the WAL; -1 when the database is not in WAL mode. */
   log: number;
@@ -60,22 +69,25 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.filename);
 let timer = null;
+let held = false;
 let stopped = false;
+function checkpoint() {
+  try {
+    return db.pragma('wal_checkpoint(PASSIVE)')[0];
+  } catch (error) {
+    return { busy: 1, log: 0, checkpointed: 0 };
+  }
+}
 function run() {
   timer = null;
-  if (stopped) return;
-  let result;
-  try {
-    result = db.pragma('wal_checkpoint(PASSIVE)')[0];
-  } catch (error) {
-    result = { busy: 1, log: 0, checkpointed: 0, error: String(error && error.message) };
-  }
-  parentPort.postMessage(result);
+  if (stopped || held) return;
+  const result = checkpoint();
+  parentPort.postMessage({ kind: 'report', ...result });
   if (result.log < 0) return; // not a WAL database: nothing to do
   schedule(result.log > result.checkpointed ? 0 : workerData.everyMs);
 }
 function schedule(ms) {
-  if (stopped) return;
+  if (stopped || held) return;
   if (timer) {
     if (ms > 0) return;
     clearTimeout(timer);
@@ -84,6 +96,16 @@ function schedule(ms) {
 }
 parentPort.on('message', (message) => {
   if (message === 'written') return schedule(0);
+  if (message === 'hold') {
+    held = true;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    return parentPort.postMessage({ kind: 'held', ...checkpoint() });
+  }
+  if (message === 'resume') {
+    held = false;
+    return schedule(0);
+  }
   if (message === 'stop') {
     stopped = true;
     if (timer) clearTimeout(timer);
@@ -99,31 +121,24 @@ schedule(0);
  * ones off. Stopped when the connection is closed.
  */
 export function startWalCheckpointer(conn: Database, filename: string): WalCheckpointer {
-  conn.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   conn.pragma('wal_autocheckpoint = 0');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), filename, everyMs: CHECK_EVERY_MS },
   });
   worker.unref();
-  let last: CheckpointResult = { busy: 0, log: 0, checkpointed: 0 };
+  let frames = 0;
   let gone = false;
-  let waiters: (() => void)[] = [];
-  const release = () => {
-    const woken = waiters;
-    waiters = [];
-    for (const wake of woken) wake();
-  };
-  const isBehind = () => !gone && last.log >= WAL_FRAMES_LIMIT && last.checkpointed < last.log;
+  let onHeld: (() => void) | null = null;
   worker.on('message', (result: CheckpointResult) => {
-    last = result;
-    if (!isBehind()) release();
+    frames = result.log;
+    if (result.kind === 'held') onHeld?.();
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const fail = () => {
     if (gone) return;
     gone = true;
-    release();
+    onHeld?.();
     try {
       conn.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
     } catch {
@@ -132,28 +147,39 @@ export function startWalCheckpointer(conn: Database, filename: string): WalCheck
   };
   worker.once('error', fail);
   worker.once('exit', fail);
+  const post = (message: string) => {
+    if (!gone) worker.postMessage(message);
+  };
 
   const checkpointer: WalCheckpointer = {
-    written() {
-      if (!gone) worker.postMessage('written');
+    written: () => post('written'),
+    get full() {
+      return !gone && onHeld === null && frames >= WAL_FRAMES_LIMIT;
     },
-    get behind() {
-      return isBehind();
-    },
-    caughtUp() {
-      if (!isBehind()) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, MAX_WAIT_MS);
-        waiters.push(() => {
+    async hold() {
+      if (gone) return () => undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, MAX_WAIT_MS);
+        function done() {
           clearTimeout(timer);
+          onHeld = null;
           resolve();
-        });
+        }
+        onHeld = done;
+        post('hold');
       });
+      let resumed = false;
+      return () => {
+        if (resumed) return;
+        resumed = true;
+        frames = 0; // the write just made restarted the WAL; the next report says so
+        post('resume');
+      };
     },
     async stop() {
       if (gone) return;
       gone = true;
-      release();
+      onHeld?.();
       worker.postMessage('stop');
       const timer = setTimeout(() => void worker.terminate(), 2000);
       await exited;

@@ -30,6 +30,9 @@ export interface DeliveryWork {
   delivery: unknown;
 }
 
+/** Most recipient rows one read returns (recipientsOf, recipientsIfFew): ~5 ms on SQLite. */
+export const RECIPIENT_ROWS_PER_READ = 5_000;
+
 /** How recipient reads are sized (StreamRepository.recipientsOf). */
 export interface RecipientReadBound {
   /** Most rows one read returns. */
@@ -85,8 +88,8 @@ export class StreamRepository {
    */
   async recipientsOf(messageIds: readonly string[], bound?: RecipientReadBound): Promise<Map<string, string[]>> {
     if (!bound) return this.readRecipients(messageIds);
-    const all = await this.readRecipients(messageIds, bound.rows + 1);
-    if (countValues(all) <= bound.rows) return all;
+    const few = await this.recipientsIfFew(messageIds, bound.rows);
+    if (few) return few;
     const byMessage = new Map<string, string[]>();
     const perRead = Math.max(1, Math.floor(bound.rows / bound.perMessage));
     for (let i = 0; i < messageIds.length; i += perRead) {
@@ -94,6 +97,12 @@ export class StreamRepository {
       for (const [id, users] of await this.readRecipients(messageIds.slice(i, i + perRead))) byMessage.set(id, users);
     }
     return byMessage;
+  }
+
+  /** Recipients of personal messages in one read, or null when they are more than `maxRows` together. */
+  async recipientsIfFew(messageIds: readonly string[], maxRows: number): Promise<Map<string, string[]> | null> {
+    const found = await this.readRecipients(messageIds, maxRows + 1);
+    return countValues(found) <= maxRows ? found : null;
   }
 
   private async readRecipients(messageIds: readonly string[], limit?: number): Promise<Map<string, string[]>> {

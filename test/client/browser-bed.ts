@@ -19,7 +19,7 @@ export interface BrowserBed {
   gw: RunningGateway;
   browser: Browser;
   contexts: BrowserContext[];
-  newContext(): Promise<BrowserContext>;
+  newContext(options?: { bypassCSP?: boolean }): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
@@ -40,8 +40,8 @@ export async function startBrowserBed(): Promise<BrowserBed> {
       gw,
       browser: launched,
       contexts,
-      async newContext() {
-        const context = await launched.newContext({ viewport: { width: 900, height: 640 } });
+      async newContext(options = {}) {
+        const context = await launched.newContext({ viewport: { width: 900, height: 640 }, ...options });
         contexts.push(context);
         return context;
       },

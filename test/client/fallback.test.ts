@@ -102,7 +102,9 @@ describe('token refresh', () => {
   it('an expired token is replaced through getToken and delivery continues (plain page, served SDK)', async () => {
     const user = uniqueUser();
     const expired = signToken({ sub: user }, { expiresIn: -30 });
-    const context = await bed().newContext();
+    // The host page borrows the gateway's origin (below), whose API responses carry a
+    // strict CSP meant for them, not for this test's inline script.
+    const context = await bed().newContext({ bypassCSP: true });
     let issued = 0;
     await context.route(`${bed().gw.url}/test/token`, (route) => {
       issued += 1;
@@ -113,7 +115,8 @@ describe('token refresh', () => {
     // address space and Chromium's local-network checks would refuse its WebSocket.
     await page.goto(`${bed().gw.url}/healthz`);
     await page.setContent(plainPage(expired));
-    await page.waitForFunction(() => (globalThis as unknown as { states: string[] }).states.includes('live'));
+    // `states` exists once the page's module has run; until then keep waiting.
+    await page.waitForFunction(() => (globalThis as unknown as { states?: string[] }).states?.includes('live') ?? false);
     const id = await notifyUser(bed().gw.url, user, 'after refresh');
     await page.waitForFunction((want) => (globalThis as unknown as { received: string[] }).received.includes(want), id);
     const reasons = await page.evaluate(() => (globalThis as unknown as { reasons: string[] }).reasons);

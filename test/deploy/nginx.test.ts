@@ -2,7 +2,9 @@
  * nginx/: `nginx -t` passes, and the site runs for real on loopback in front of four
  * Socket.IO upstreams that report what reached them — sticky routing (long-polling
  * works), WebSocket upgrade, hidden /metrics and /readyz, body limit, X-Forwarded-For
- * set by nginx only, failover, unbuffered SSE.
+ * set by nginx only, failover, unbuffered SSE, and the limits per client address
+ * (request rate on the notify API, new realtime sessions, connections at once) refusing
+ * with 429 while other addresses pass.
  */
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
@@ -14,7 +16,8 @@ import { MAX_BODY_BYTES } from '../../src/http/app.js';
 import { prepareNginx, renderSite, renderUpstream, startNginx, type RunningNginx } from './support/nginx.js';
 import { freePort } from '../support/ports.js';
 import { readRepoFile } from './support/repo.js';
-import { fromAddress, httpFrom, loopbackAddress } from './support/source-address.js';
+import { fromAddress, httpFrom, loopbackAddress, type SimpleResponse } from './support/source-address.js';
+import { Agent, request, type ClientRequest } from 'node:http';
 
 interface Upstream {
   port: number;
@@ -30,7 +33,7 @@ async function startUpstream(): Promise<Upstream> {
     req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
     req.on('end', () => {
       seen.push({ path: req.url ?? '', headers: req.headers, bodyBytes });
-      if (req.url?.startsWith('/api/stream')) {
+      if (req.url?.startsWith('/api/stream') || req.url?.startsWith('/hold')) {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         res.write('id: 1\ndata: first\n\n'); // and then nothing: the connection stays open
         return;
@@ -114,6 +117,123 @@ describe('nginx config', () => {
     const readTimeout = Number(block.match(/proxy_read_timeout\s+(\d+)s;/)?.[1]);
     expect(readTimeout).toBeGreaterThan(heartbeatSeconds);
   });
+});
+
+/** `count` requests, `concurrency` at a time; the statuses, and how long it took. */
+async function flood(count: number, concurrency: number, send: (i: number) => Promise<SimpleResponse>) {
+  const responses: SimpleResponse[] = [];
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) responses.push(await send(next++));
+    }),
+  );
+  return { responses, seconds: (Date.now() - started) / 1000, statuses: countStatuses(responses) };
+}
+
+function countStatuses(responses: readonly SimpleResponse[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}
+
+function expectProxyRefusal(res: SimpleResponse) {
+  expect(res.status).toBe(429);
+  expect(res.headers['retry-after']).toBe('1');
+  expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'RATE_LIMITED', details: { limit: 'proxy' } } });
+}
+
+/** Opens a request that the upstream answers at once and then holds open; resolves on its status. */
+function hold(address: string, agent: Agent, opened: ClientRequest[], path = '/hold'): Promise<SimpleResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${nginx.url}${path}`, { localAddress: address, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      if (res.statusCode !== 200) {
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      } else {
+        resolve({ status: 200, headers: res.headers, body: '' }); // and the response stays open
+      }
+    });
+    req.on('error', reject);
+    opened.push(req);
+    req.end();
+  });
+}
+
+describe('nginx limits per client address', () => {
+  it('sets the client timeouts, each with a comment, and refuses with 429', () => {
+    const site = readRepoFile('nginx', 'notify-gateway.conf');
+    for (const directive of ['client_header_timeout', 'client_body_timeout', 'keepalive_timeout', 'send_timeout']) {
+      expect(site, directive).toMatch(new RegExp(String.raw`#[^\n]*\n\s*${directive}\s+\d+s;`));
+    }
+    expect(site).toMatch(/limit_req_status 429;/);
+    expect(site).toMatch(/limit_conn_status 429;/);
+  });
+
+  it('refuses a burst on the notify API past 2,000 requests plus 200/s with 429, and only that address', async () => {
+    const address = loopbackAddress(201);
+    const before = upstreams.reduce((n, u) => n + u.seen.filter((s) => s.path === '/api/notify/burst').length, 0);
+    const post = () => httpFrom(address, `${nginx.url}/api/notify/burst`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const { responses, seconds, statuses } = await flood(3500, 64, post);
+    const passed = statuses[200] ?? 0;
+    expect(Object.keys(statuses).sort(), JSON.stringify(statuses)).toEqual(['200', '429']);
+    expect(passed).toBeGreaterThanOrEqual(2000);
+    expect(passed).toBeLessThanOrEqual(2000 + Math.ceil(200 * seconds) + 50);
+    expectProxyRefusal(responses.find((r) => r.status === 429)!);
+    // What nginx refused never reached an instance.
+    const reached = upstreams.reduce((n, u) => n + u.seen.filter((s) => s.path === '/api/notify/burst').length, 0) - before;
+    expect(reached).toBe(passed);
+    // Another address is not affected.
+    const other = await httpFrom(loopbackAddress(202), `${nginx.url}/api/notify/burst`, { method: 'POST', body: '{}' });
+    expect(other.status).toBe(200);
+  }, 60_000);
+
+  it('counts new realtime sessions (handshakes, SSE) at 20/s with 40 at once; polls of an open session are not counted', async () => {
+    const address = loopbackAddress(203);
+    const handshake = () => httpFrom(address, `${nginx.url}/socket.io/?EIO=4&transport=polling`);
+    const { statuses, seconds } = await flood(120, 20, handshake);
+    expect(statuses[429], JSON.stringify(statuses)).toBeGreaterThan(0);
+    expect(statuses[200]).toBeGreaterThanOrEqual(40);
+    expect(statuses[200]).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 5);
+    // Requests of an open session (they carry its sid) pass: Socket.IO answers them itself.
+    const polls = await flood(60, 20, () => httpFrom(address, `${nginx.url}/socket.io/?EIO=4&transport=polling&sid=unknown`));
+    expect(polls.statuses[429] ?? 0).toBe(0);
+  }, 60_000);
+
+  it('counts SSE requests as new sessions too', async () => {
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const opened: ClientRequest[] = [];
+    try {
+      const streams = countStatuses(await Promise.all(Array.from({ length: 60 }, () => hold(loopbackAddress(206), agent, opened, '/api/stream'))));
+      expect(streams[200]).toBeGreaterThanOrEqual(40);
+      expect(streams[200]).toBeLessThan(50);
+      expect(streams[429]).toBe(60 - streams[200]!);
+    } finally {
+      for (const req of opened) req.destroy();
+      agent.destroy();
+    }
+  });
+
+  it('refuses the 201st connection held open at once from one address, and takes new ones as others close', async () => {
+    const address = loopbackAddress(204);
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const opened: ClientRequest[] = [];
+    try {
+      const held = await Promise.all(Array.from({ length: 200 }, () => hold(address, agent, opened)));
+      expect(countStatuses(held)).toEqual({ 200: 200 });
+      expectProxyRefusal(await hold(address, agent, opened));
+      // Another address still gets through meanwhile.
+      expect((await httpFrom(loopbackAddress(205), `${nginx.url}/healthz`)).status).toBe(200);
+      opened.splice(0, 10).forEach((req) => req.destroy());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await hold(address, agent, opened)).status).toBe(200);
+    } finally {
+      for (const req of opened) req.destroy();
+      agent.destroy();
+    }
+  }, 60_000);
 });
 
 describe('nginx running on loopback', () => {

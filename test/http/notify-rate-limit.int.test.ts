@@ -31,6 +31,8 @@ beforeAll(async () => {
     NOTIFY_RATE_PER_KEY: '1',
     NOTIFY_RECIPIENTS_PER_KEY: '4',
     NOTIFY_RATE_WINDOW_SECONDS: '5',
+    // The tenant fan-out budget is a limit of its own (test/http/fanout-limits.int.test.ts).
+    FANOUT_PER_SECOND: '0',
   });
 });
 afterAll(() => bed.stopAll());

@@ -13,7 +13,8 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+/** `listenPort`: a given loopback port (a server that "comes up" where a client already points), else any free one. */
+export async function startTcpProxy(targetHost: string, targetPort: number, listenPort = 0): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let isCut = false;
   const track = (socket: Socket) => {
@@ -33,7 +34,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     upstream.on('error', () => client.destroy());
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listenPort, '127.0.0.1', resolve);
+  });
 
   return {
     port: (server.address() as AddressInfo).port,
