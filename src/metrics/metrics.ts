@@ -84,7 +84,7 @@ export function createMetrics(options: MetricSources) {
     rateLimited: new Counter({
       name: 'notify_rate_limited_total',
       help:
-        'Refused by a limit, by the limit that refused (notify_requests, notify_recipients: per notification; connect_per_ip, sockets_per_user, streams_per_user: per connection; socket_events: per dropped event; socket_event_flood: per socket disconnected)',
+        'Refused by a limit, by the limit that refused (notify_requests, notify_recipients, fanout, fanout_per_request: per notification; connect_per_ip, sockets_per_user, streams_per_user: per connection; socket_events: per dropped event; socket_event_flood: per socket disconnected)',
       labelNames: ['limit'] as const,
       registers,
     }),

@@ -7,7 +7,7 @@
  * with 429 while other addresses pass.
  */
 import { rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
@@ -17,7 +17,6 @@ import { prepareNginx, renderSite, renderUpstream, startNginx, type RunningNginx
 import { freePort } from '../support/ports.js';
 import { readRepoFile } from './support/repo.js';
 import { fromAddress, httpFrom, loopbackAddress, type SimpleResponse } from './support/source-address.js';
-import { Agent, request, type ClientRequest } from 'node:http';
 
 interface Upstream {
   port: number;
