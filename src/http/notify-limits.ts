@@ -65,7 +65,9 @@ export async function createNotifyLimiter(config: LimitSettings, metrics: Metric
         grant.keyId,
         inputs.map((input) => ({ [NOTIFY_REQUESTS]: 1, [NOTIFY_RECIPIENTS]: recipientCount(input), [FANOUT]: recipientCount(input) })),
       );
-      setRateLimitHeaders(res, admission);
+      // The budget all keys share is not shown to one key (it would tell it how much the
+      // others send), unless it is the limit that refused.
+      setRateLimitHeaders(res, { ...admission, states: admission.states.filter((state) => state.name !== FANOUT) });
       const refused = admission.refusedBy;
       if (refused) {
         metrics.rateLimited.inc({ limit: refused.name }, inputs.length - admission.admitted);

@@ -18,8 +18,8 @@
  * holds WAL_FRAMES_LIMIT pages the next write first asks the worker to pause after one
  * last catching-up checkpoint (`hold`, awaited: the event loop stays free), writes
  * (restarting the WAL), and lets it go on (`resume`). The file keeps its size (about
- * the limit plus one write) and is written over: truncating it on every restart cost
- * ~100 ms each time. If the worker fails, the connection checkpoints by itself again.
+ * the limit plus one write) and is written over from its start; it is removed when the
+ * store closes. If the worker fails, the connection checkpoints by itself again.
  */
 import type { Database } from 'better-sqlite3';
 import { createRequire } from 'node:module';

@@ -77,6 +77,8 @@ describe('FANOUT_PER_SECOND', () => {
     const fits = await postBatch([{ kind: 'fan:out', userIds: users('f', 1000), title: 'fits' }], ACME_KEY);
     expect(fits.status).toBe(200);
     expect(fits.body.results[0].status).toBe(201);
+    // The shared budget is not shown to one key while it passes.
+    expect(fits.headers.get('ratelimit-policy') ?? '').not.toContain('fanout');
     const refused = await postBatch([{ kind: 'fan:out', userIds: users('g', 1000), title: 'over', tenantId: 'acme' }], ACME_KEY);
     expect(refused.status).toBe(429);
     expect(refused.body.error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 'fanout' } });
