@@ -1,4 +1,4 @@
-/** The SDK's public types. The wire shapes mirror DESIGN.md's contract (the SDK never imports server code). */
+/** The SDK's public types. The wire shapes mirror the README's contract (the SDK never imports server code). */
 
 export type Priority = 'low' | 'medium' | 'high';
 

@@ -1,4 +1,4 @@
-/** The body of POST /api/notify/:kind (DESIGN.md "Public contract"). */
+/** The body of POST /api/notify/:kind (README "Contract"). */
 import { z } from 'zod';
 import { TENANT_ID } from '../config/config.js';
 

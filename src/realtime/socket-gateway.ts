@@ -1,7 +1,7 @@
 /**
  * The Socket.IO side: handshake auth, rooms, replay on connect, acks.
  *
- * Order on connect (see DESIGN.md "Connect & replay"): hold live broadcasts → join the
+ * Order on connect (README "Socket.IO"): hold live broadcasts → join the
  * user and tenant rooms → replay the stream after `lastAckId` in commit order → emit
  * `notify:synced` → release what was held, minus what the replay already sent.
  *

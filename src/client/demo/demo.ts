@@ -5,7 +5,7 @@
  *
  * Query options (for trying the fallback chain by hand and for the browser tests):
  * `transports=sse,rest-polling` restricts the chain, `pollMs=` the REST poll interval.
- * Stable `data-testid`s are the contract listed in DESIGN.md. `window.notifyDemo`
+ * Stable `data-testid`s are the contract listed in the README ("Front end"). `window.notifyDemo`
  * exposes what was delivered and toasted, in order, for tests.
  */
 import { createElement as h, useCallback, useRef, useState, type ReactNode } from 'react';
