@@ -1,5 +1,5 @@
 /**
- * PM2 ecosystem: the production topology of DESIGN.md — N gateway processes (default 4)
+ * PM2 ecosystem: the production topology (README "Production") — N gateway processes (default 4)
  * on one box, each on its own loopback port, behind nginx/ and joined by Redis.
  *
  *   pm2 start ecosystem.config.js --env production

@@ -4,7 +4,7 @@
  * `notify_sequence` holds one row, the last position handed out. A writer bumps it as the
  * first statement of its transaction; the row lock is held until COMMIT, so transactions
  * that take positions commit one after the other, in position order. That is the
- * commit-order invariant (DESIGN.md), now kept by the writer; the relay only reads
+ * commit-order invariant (README "Guarantees"), now kept by the writer; the relay only reads
  * `notify_outbox` in `seq` order and never writes a position (which had cost three
  * UPDATEs and a commit per relay batch).
  *
