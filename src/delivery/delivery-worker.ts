@@ -25,6 +25,7 @@ import type { ClaimedDelivery, Resolution } from '../store/delivery-repository.j
 import type { Store } from '../store/store.js';
 import { retryDelayMs, type BackoffOptions } from './backoff.js';
 import { outcomeOfError, type ChannelConfig, type ChannelDriver, type ChannelType, type DeliveryJob, type SendOutcome } from './channel.js';
+import { WakeSignal } from '../stream/wake-signal.js';
 import { toExternalMessage } from './external-message.js';
 
 export interface WorkerOptions {
@@ -43,8 +44,7 @@ export class DeliveryWorker {
   readonly id = `${hostname().slice(0, 40)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private stopped = false;
   private inFlight = new Set<Promise<void>>();
-  private waiter: (() => void) | null = null;
-  private woken = false;
+  private readonly signal = new WakeSignal();
   private loop: Promise<void> | null = null;
   private recovery: NodeJS.Timeout | null = null;
   private readonly sent: { ids: string[]; timer: NodeJS.Timeout | null; flushing: Promise<void> } = {
@@ -72,8 +72,7 @@ export class DeliveryWorker {
 
   /** New rows were queued (on this instance); other instances find them by polling. */
   wake(): void {
-    this.woken = true;
-    this.waiter?.();
+    this.signal.raise();
   }
 
   async stop(): Promise<void> {
@@ -230,23 +229,9 @@ export class DeliveryWorker {
   }
 
   private waitForWake(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined = undefined;
-      const done = () => {
-        clearTimeout(timer);
-        this.waiter = null;
-        this.woken = false;
-        resolve();
-      };
-      timer = setTimeout(done, ms);
-      this.waiter = done;
-    });
+    return this.stopped ? Promise.resolve() : this.signal.wait(ms);
   }
+
 }
 
 /**

@@ -17,6 +17,7 @@
 import { yieldToEventLoop } from '../event-loop.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerLease } from './consumer-lease.js';
+import { WakeSignal } from './wake-signal.js';
 
 export interface ConsumerLoopOptions {
   pollMs: number;
@@ -35,8 +36,7 @@ export interface ConsumerWork {
 
 export class ConsumerLoop {
   private stopped = false;
-  private woken = false;
-  private wakeWaiter: (() => void) | null = null;
+  private readonly signal = new WakeSignal();
   private loop: Promise<void> | null = null;
 
   constructor(
@@ -54,8 +54,8 @@ export class ConsumerLoop {
 
   /** Called after a commit (here or on another instance). Cheap and idempotent. */
   wake(): void {
-    this.woken = true;
-    if (this.stopped || this.lease.isHeld()) this.wakeWaiter?.();
+    // Followers only retry the lease on their own timer: a commit does not cut that wait.
+    this.signal.raise(this.stopped || this.lease.isHeld());
   }
 
   isLeader(): boolean {
@@ -100,21 +100,6 @@ export class ConsumerLoop {
   }
 
   private waitForWake(ms: number, consumeWake: boolean): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (consumeWake && this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined = undefined;
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeWaiter = null;
-        if (consumeWake) this.woken = false;
-        resolve();
-      };
-      timer = setTimeout(done, ms);
-      this.wakeWaiter = done;
-    });
+    return this.stopped ? Promise.resolve() : this.signal.wait(ms, consumeWake);
   }
 }
