@@ -7,6 +7,7 @@ import * as core from '../../migrations/20261122_001_core.js';
 import * as writeTimeSeq from '../../migrations/20261122_002_write_time_seq.js';
 import * as consumersAndDeliveries from '../../migrations/20261130_003_consumers_and_deliveries.js';
 import * as audit from '../../migrations/20261130_004_audit.js';
+import * as policies from '../../migrations/20261201_005_policies.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '20261122_002_write_time_seq': writeTimeSeq,
   '20261130_003_consumers_and_deliveries': consumersAndDeliveries,
   '20261130_004_audit': audit,
+  '20261201_005_policies': policies,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
