@@ -11,6 +11,10 @@
  * - `notify_deliveries`: digests. A digest is itself a delivery row (`digest_key` set,
  *   `target` = 'digest'), pending until its window ends; the deliveries it summarises are
  *   `suppressed` rows pointing at it (`digest_id`). `digest_count` counts them.
+ *   `digest_open` is 1 while the window takes members and NULL once it is claimed for
+ *   sending: the unique key over (tenant, channel, recipient, key, open) lets only one
+ *   window be open at a time, so concurrent first events cannot open two (NULLs never
+ *   collide in a unique index, on MySQL and SQLite alike).
  */
 import type { Knex } from 'knex';
 
@@ -53,7 +57,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('digest_key', 128);
     t.string('digest_id', 36);
     t.integer('digest_count').notNullable().defaultTo(0);
-    t.index(['tenant_id', 'channel', 'recipient', 'digest_key', 'status'], 'notify_deliveries_digest_window');
+    t.integer('digest_open');
+    t.unique(['tenant_id', 'channel', 'recipient', 'digest_key', 'digest_open'], { indexName: 'notify_deliveries_digest_window' });
     t.index(['digest_id'], 'notify_deliveries_digest_members');
   });
 }
@@ -61,7 +66,8 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('notify_deliveries', (t) => {
     t.dropIndex([], 'notify_deliveries_digest_members');
-    t.dropIndex([], 'notify_deliveries_digest_window');
+    t.dropUnique([], 'notify_deliveries_digest_window');
+    t.dropColumn('digest_open');
     t.dropColumn('digest_count');
     t.dropColumn('digest_id');
     t.dropColumn('digest_key');

@@ -3,7 +3,8 @@
  * Builds the browser side with esbuild into dist/client/:
  *   notify-client.js (+ .map)  the SDK as one ESM file, socket.io-client included,
  *                              served at /sdk/notify-client.js
- *   react.js                   the React hook as ESM, react left external
+ *   react.js                   the React hook and <NotificationCenter /> as ESM, react left
+ *                              external; esbuild keeps the entry's "use client" (Next.js App Router)
  *   demo.js, demo.html         the /demo page (React bundled)
  *   notify-sw.js               the web push service worker, copied as it is
  *   types/                     .d.ts for the SDK and the hook (unless --no-types)
@@ -29,6 +30,7 @@ const common = {
   minify: true,
   write: false,
   legalComments: 'none',
+  jsx: 'automatic',
   // 'use client' only matters to React Server Components bundlers, not inside our bundles.
   logOverride: { 'module-level-directive': 'silent' },
   define: { 'process.env.NODE_ENV': '"production"' },
@@ -50,8 +52,8 @@ async function bundle(entry, outfile, extra = {}) {
 /** @returns {Promise<{ minified: number, gzip: number }>} the SDK's size in bytes */
 export async function buildClient({ outDir = join(root, 'dist', 'client'), types = true } = {}) {
   const sdk = await bundle('src/client/index.ts', join(outDir, 'notify-client.js'));
-  await bundle('src/client/react.ts', join(outDir, 'react.js'), { external: ['react'] });
-  await bundle('src/client/demo/demo.ts', join(outDir, 'demo.js'));
+  await bundle('src/client/react.ts', join(outDir, 'react.js'), { external: ['react', 'react/jsx-runtime', 'react-dom'] });
+  await bundle('src/client/demo/demo.tsx', join(outDir, 'demo.js'));
   await writeAtomic(join(outDir, 'demo.html'), await readFile(join(root, 'src/client/demo/demo.html')));
   await writeAtomic(join(outDir, 'notify-sw.js'), await readFile(join(root, 'src/client/push/service-worker.js')));
   if (types) {

@@ -18,10 +18,11 @@ import { createApp } from './http/app.js';
 import { channelRoutes } from './http/channel-routes.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
 import { pushSubscriptionRoutes } from './http/push-subscription-routes.js';
+import { preferenceRoutes } from './http/preference-routes.js';
 import { recipientRoutes } from './http/recipient-routes.js';
 import { healthRoutes } from './http/health-routes.js';
 import { inboxRoutes } from './http/inbox-routes.js';
-import { createReadEcho } from './http/read-echo.js';
+import { createStateEcho } from './http/state-echo.js';
 import { sdkRoutes } from './http/sdk-routes.js';
 import { engineHeaders } from './http/security-headers.js';
 import { httpServerOptions } from './http/server-timeouts.js';
@@ -38,7 +39,11 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { NotificationWriter, type WriterHooks } from './outbox/notification-writer.js';
 import { OutboxRelay, type RelayHooks } from './outbox/outbox-relay.js';
 import { WriteBatcher } from './outbox/write-batcher.js';
+import { PolicyCache } from './policy/policy-cache.js';
+import { openRecipientLimits } from './delivery/recipient-limits.js';
+import type { PolicyChange } from './policy/policy-change.js';
 import { createLocalFanout } from './realtime/local-fanout.js';
+import { OUT_OF_BAND_EVENT, outOfBandEmits } from './realtime/out-of-band.js';
 import { createRedisFanout } from './realtime/redis-fanout.js';
 import { withReplayHold } from './realtime/replay-hold.js';
 import { startSlowConsumerGuard } from './realtime/slow-consumer-guard.js';
@@ -69,6 +74,8 @@ export interface Gateway {
   readonly httpServer: HttpServer;
   /** 'advance' is emitted on every instance after the relay published a batch. */
   readonly streamAdvanced: EventEmitter;
+  /** Preferences and kind defaults for policy decisions (policy/policy.ts), cached and invalidated across instances. */
+  readonly policies: PolicyCache;
   listen(port?: number, host?: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -95,6 +102,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     deliveryQueue: () => store.deliveries.stats(),
     kindLabels: { registered: config.METRIC_KINDS, limit: config.METRIC_KIND_LIMIT },
   });
+  const policies = new PolicyCache(store.preferences, {
+    maxEntries: config.POLICY_CACHE_ENTRIES,
+    ttlMs: config.POLICY_CACHE_TTL_SECONDS * 1000,
+    onLookup: (result, count) => metrics.policyCacheLookups.inc({ result }, count),
+  });
+  // A change made here: drop it here now, and on every other instance through the fan-out.
+  const policyChanged = (change: PolicyChange) => {
+    policies.invalidate(change);
+    fanout.announcePolicyChange(change);
+  };
 
   // The app is the request listener from the start: Socket.IO's attach() then wraps it, so
   // long-polling requests on /socket.io/ reach engine.io only (a listener added after
@@ -128,6 +145,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const limitsRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
   limitsRedis?.on('error', (err: Error) => logger.warn({ err: err.message, role: 'limits' }, 'redis connection error'));
   const drivers = createChannelDrivers(config, limitsRedis);
+  const recipientLimits = await openRecipientLimits(config, logger);
   const worker = config.DELIVERY_WORKER
     ? new DeliveryWorker(
         store,
@@ -141,10 +159,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         },
         metrics.deliveries,
         logger,
+        { limits: recipientLimits, policies },
       )
     : null;
   const planner = new DeliveryPlanner(
     store,
+    policies,
     leaseFor('deliveries'),
     {
       batchSize: config.RELAY_BATCH_SIZE,
@@ -174,12 +194,27 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     onDeliveries: () => worker?.wake(),
     onAdvance: () => streamAdvanced.emit('advance'),
-    onLinkLost: () => outageHandling?.linkLost(),
-    onLinkRestored: () => logger.info({ sockets: outageHandling?.linkRestored() }, 'sockets resynced after fan-out outage'),
+    onPolicyChange: (change) => policies.invalidate(change),
+    // Policy invalidations from other instances may be lost while the link is down.
+    onLinkLost: () => {
+      policies.clear();
+      outageHandling?.linkLost();
+    },
+    onLinkRestored: () => {
+      policies.clear();
+      logger.info({ sockets: outageHandling?.linkRestored() }, 'sockets resynced after fan-out outage');
+    },
   });
   const writer = new NotificationWriter(
     store,
-    () => {
+    (committed) => {
+      // Urgent ones go out now; the relay emits them again in commit order.
+      if (config.URGENT_OUT_OF_BAND) {
+        for (const { rooms, notification } of outOfBandEmits(committed)) {
+          io.to(rooms).emit(OUT_OF_BAND_EVENT, notification);
+          metrics.outOfBand.inc({ kind: notification.kind });
+        }
+      }
       relay.wake();
       planner.wake();
       fanout.wakeOthers();
@@ -200,6 +235,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics,
     limits: await createNotifyLimiter(config, metrics, logger),
     fanoutPerRequest: config.FANOUT_PER_REQUEST,
+    policies,
     ...(config.AUDIT_KINDS.length > 0 && { audit: createNotifyAudit(auditedKinds(config.AUDIT_KINDS), store.audit, logger) }),
   };
 
@@ -218,7 +254,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     ...(options.hooks?.replay ? { hooks: options.hooks.replay } : {}),
   });
 
-  const readEcho = createReadEcho(io, config.REDIS_URL !== undefined);
+  const stateEcho = createStateEcho(io, config.REDIS_URL !== undefined);
   const replayRetentionMs = config.REPLAY_RETENTION_HOURS * 3600_000;
   const streams = streamRoute({
     store,
@@ -226,7 +262,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics,
     logger,
     limits: connectionLimits,
-    readEcho,
+    stateEcho,
     streamAdvanced,
     replayRetentionMs,
     replayPageSize: config.REPLAY_PAGE_SIZE,
@@ -250,7 +286,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       metricsRoute,
       notifyRoute(notifyDeps),
       notifyBatchRoute(notifyDeps, (error) => store.dialect.isUnavailable(error)),
-      inboxRoutes({ store, verifyToken, metrics, readEcho, replayRetentionMs }),
+      inboxRoutes({ store, verifyToken, metrics, stateEcho, replayRetentionMs }),
       channelRoutes({
         checkApiKey: notifyDeps.checkApiKey,
         metrics,
@@ -260,6 +296,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         audit: store.audit,
       }),
       recipientRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, recipients: store.recipients, audit: store.audit }),
+      preferenceRoutes({
+        checkApiKey: notifyDeps.checkApiKey,
+        verifyToken,
+        metrics,
+        preferences: store.preferences,
+        audit: store.audit,
+        onPolicyChange: policyChanged,
+      }),
       deliveryRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, deliveries: store.deliveries, onRetry: () => worker?.wake(), audit: store.audit }),
       auditRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, audit: store.audit }),
       pushSubscriptionRoutes({
@@ -291,6 +335,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     writer,
     httpServer,
     streamAdvanced,
+    policies,
     async listen(port = config.PORT, host = config.HOST) {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -330,6 +375,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await fanout.close();
       await limitsRedis?.quit().catch(() => limitsRedis.disconnect());
       await notifyDeps.limits?.close();
+      await recipientLimits.close();
       await connectionLimits.close();
       await store.close();
     },

@@ -27,7 +27,7 @@
  */
 import { backoffDelay, refreshDelayMs, tokenExpiry } from './support.js';
 import type { TokenSource } from './rest-api.js';
-import type { ClientError, ConnectionState, Notification, ReadInfo, TransportName } from './types.js';
+import type { ArchivedInfo, ClientError, ConnectionState, Notification, ReadInfo, SeenInfo, TransportName } from './types.js';
 import type { CloseReason, Transport, TransportContext, TransportFactory } from './transports/transport.js';
 
 export interface ManagerOptions {
@@ -42,8 +42,11 @@ export interface ManagerOptions {
   /** The resume position for the user this token names. */
   lastAckId(token: string): string | null;
   onNotification(notification: Notification, transport: TransportName): void;
+  onOutOfBand?(notification: Notification, transport: TransportName): void;
   onSynced(info: { replayed: number; recovered: boolean }, transport: TransportName): void;
   onRead(info: ReadInfo): void;
+  onSeen?(info: SeenInfo): void;
+  onArchived?(info: ArchivedInfo): void;
   onState(state: ConnectionState): void;
   onError(error: ClientError): void;
 }
@@ -137,8 +140,11 @@ export class ConnectionManager {
       lastAckId: this.options.lastAckId(token),
       onOpen: (name) => live() && this.opened(name),
       onNotification: (n) => live() && this.options.onNotification(n, this.current ?? 'websocket'),
+      onOutOfBand: (n) => live() && this.options.onOutOfBand?.(n, this.current ?? 'websocket'),
       onSynced: (info) => live() && this.options.onSynced(info, this.current ?? 'websocket'),
       onRead: (info) => live() && this.options.onRead(info),
+      onSeen: (info) => live() && this.options.onSeen?.(info),
+      onArchived: (info) => live() && this.options.onArchived?.(info),
       onClose: (reason, retryAfterMs) => live() && void this.closed(reason, retryAfterMs),
     });
   }

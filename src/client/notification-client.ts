@@ -10,6 +10,10 @@
  *    sends commit order, and replays hold live events back until the replay is done,
  *    so "the last one received" is never ahead of one still missing. History read over
  *    REST is newest-first and not commit-ordered: it never moves the position.
+ *    Urgent notifications may also come out of band (socket only, ahead of commit order):
+ *    they reach the app at once (`meta.outOfBand`) but never move the position; it moves
+ *    past them when their in-order copy arrives, which is not delivered again
+ *    (out-of-band-ids.ts).
  * 3. Exactly once to the app: transport is at-least-once, so delivered ids are
  *    remembered (a bounded window) and a repeat is dropped before `notification` fires
  *    and without moving the position.
@@ -17,26 +21,34 @@
  * 5. Retries never stop by default (capped exponential backoff with jitter); an
  *    `unauthorized` answer makes the client ask `getToken` for a fresh token, and so does
  *    a token nearing its `exp` (renewed on the open connection, see connection-manager.ts).
- * 6. Read changes reach every tab: the gateway echoes `notification:read` to all of the
- *    user's sessions, and this tab tells its sibling tabs directly (BroadcastChannel),
- *    which also covers transports without a server echo (REST polling).
+ * 6. Read, seen and archive changes reach every tab: the gateway echoes
+ *    `notification:read` / `:seen` / `:archived` to all of the user's sessions, and this
+ *    tab tells its sibling tabs directly (BroadcastChannel), which also covers transports
+ *    without a server echo (REST polling). Applying one twice changes nothing.
  */
 import { ConnectionManager } from './connection-manager.js';
-import { RestApi, TokenSource, type HistoryPage } from './rest-api.js';
+import { OutOfBandIds } from './out-of-band-ids.js';
+import { RestApi, TokenSource, type Counts, type HistoryPage, type ListOptions } from './rest-api.js';
 import { Emitter, RecentIds, defaultStorage, memoryStorage, tokenSubject } from './support.js';
 import { pollTransport } from './transports/poll-transport.js';
 import { socketTransport } from './transports/socket-transport.js';
 import { sseTransport } from './transports/sse-transport.js';
 import type { TransportFactory } from './transports/transport.js';
 import type {
+  ArchivedInfo,
   ConnectionState,
   CursorStorage,
+  DeliveryMeta,
   Notification,
   NotificationClientEvents,
   NotificationClientOptions,
   ReadInfo,
+  SeenInfo,
   TransportName,
 } from './types.js';
+
+/** What a tab tells its sibling tabs about its own changes. */
+type SiblingMessage = { event: 'read'; info: ReadInfo } | { event: 'seen'; info: SeenInfo } | { event: 'archived'; info: ArchivedInfo };
 
 const ALL_TRANSPORTS: TransportName[] = ['websocket', 'long-polling', 'sse', 'rest-polling'];
 
@@ -45,6 +57,7 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
   private readonly manager: ConnectionManager;
   private readonly storage: CursorStorage;
   private readonly recent: RecentIds;
+  private readonly outOfBand: OutOfBandIds;
   private readonly ackDelayMs: number;
   private cursorKey: string | null = null;
   private cursor: string | null = null;
@@ -62,6 +75,7 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
     this.api = new RestApi(url, tokens, fetchImpl);
     this.storage = options.storage === null ? memoryStorage() : (options.storage ?? defaultStorage());
     this.recent = new RecentIds(options.dedupeWindow ?? 1000);
+    this.outOfBand = new OutOfBandIds(this.storage);
     this.ackDelayMs = options.ackDelayMs ?? 300;
     const reconnect = options.reconnect ?? {};
     this.manager = new ConnectionManager({
@@ -82,11 +96,14 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
       },
       lastAckId: (token) => this.positionFor(token),
       onNotification: (n, transport) => this.deliver(n, transport),
+      onOutOfBand: (n, transport) => this.deliverOutOfBand(n, transport),
       onSynced: (info, transport) => {
         this.synced = true;
         this.emit('synced', { ...info, transport });
       },
       onRead: (info) => this.emit('read', info),
+      onSeen: (info) => this.emit('seen', info),
+      onArchived: (info) => this.emit('archived', info),
       onState: (state) => {
         if (state !== 'live' && state !== 'fallback') this.synced = false;
         if (state === this.currentState) return;
@@ -123,12 +140,17 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
   }
 
   /** History, newest first (not a delivery: it never moves the resume position). */
-  list(options: { limit?: number; cursor?: string | null; unread?: boolean } = {}): Promise<HistoryPage> {
+  list(options: ListOptions = {}): Promise<HistoryPage> {
     return this.api.list(options);
   }
 
   unreadCount(): Promise<number> {
     return this.api.unreadCount();
+  }
+
+  /** Unread and unseen counts. */
+  counts(): Promise<Counts> {
+    return this.api.counts();
   }
 
   async markRead(id: string): Promise<void> {
@@ -138,23 +160,65 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
 
   async markAllRead(): Promise<void> {
     await this.api.markAllRead();
-    this.readHere({ ids: [], all: true });
+    this.changedHere({ event: 'read', info: { ids: [], all: true } });
+  }
+
+  /** The bell was opened: everything created up to `until` (a server timestamp, e.g. the newest item's `createdAt`) is seen. */
+  async markSeen(until: string): Promise<void> {
+    await this.api.markSeen({ until });
+    this.changedHere({ event: 'seen', info: { ids: [], until } });
+  }
+
+  async archive(id: string): Promise<void> {
+    await this.api.archive(id);
+    this.changedHere({ event: 'archived', info: { ids: [id], archived: true } });
+  }
+
+  async unarchive(id: string): Promise<void> {
+    await this.api.unarchive(id);
+    this.changedHere({ event: 'archived', info: { ids: [id], archived: false } });
+  }
+
+  private readHere(info: ReadInfo): void {
+    this.changedHere({ event: 'read', info });
   }
 
   /** This tab's own change: apply it here at once and tell the sibling tabs. */
-  private readHere(info: ReadInfo): void {
-    this.emit('read', info);
-    this.channel?.postMessage(info);
+  private changedHere(message: SiblingMessage): void {
+    this.fromSibling(message);
+    this.channel?.postMessage(message);
   }
 
+  private fromSibling(message: SiblingMessage): void {
+    if (message.event === 'read') this.emit('read', message.info);
+    else if (message.event === 'seen') this.emit('seen', message.info);
+    else this.emit('archived', message.info);
+  }
+
+  /** In commit order: becomes the resume position; to the app unless it came out of band before. */
   private deliver(notification: Notification, transport: TransportName): void {
-    if (this.recent.has(notification.id)) return;
+    const cameEarly = this.outOfBand.take(notification.id);
+    if (!cameEarly && this.recent.has(notification.id)) return;
     this.recent.add(notification.id);
     this.cursor = notification.id;
     if (this.cursorKey) this.storage.set(this.cursorKey, notification.id);
+    if (cameEarly) return;
+    this.toApp(notification, { transport, replayed: !this.synced, outOfBand: false });
+  }
+
+  /** Urgent, ahead of commit order: to the app now; the position waits for the in-order copy. */
+  private deliverOutOfBand(notification: Notification, transport: TransportName): void {
+    if (this.recent.has(notification.id) || this.outOfBand.has(notification.id)) return;
+    this.recent.add(notification.id);
+    this.outOfBand.add(notification.id);
+    this.toApp(notification, { transport, replayed: false, outOfBand: true });
+  }
+
+  private toApp(notification: Notification, meta: Omit<DeliveryMeta, 'toast'>): void {
     this.pendingAcks.push(notification.id);
     this.ackTimer ??= setTimeout(() => this.flushAcks(), this.ackDelayMs);
-    this.emit('notification', notification, { transport, replayed: !this.synced });
+    const toast = notification.priority === 'high' || notification.priority === 'urgent';
+    this.emit('notification', notification, { ...meta, toast });
   }
 
   private flushAcks(): void {
@@ -172,6 +236,7 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
     if (key !== this.cursorKey) {
       this.cursorKey = key;
       this.cursor = key ? this.storage.get(key) : null;
+      this.outOfBand.load(subject ? `notify:outOfBand:${subject.tenantId}:${subject.userId}` : null);
       this.openChannel(subject);
     }
     return this.cursor;
@@ -182,7 +247,7 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
     this.channel = null;
     if (!subject || typeof BroadcastChannel === 'undefined') return;
     this.channel = new BroadcastChannel(`notify:${subject.tenantId}:${subject.userId}`);
-    this.channel.onmessage = (event: MessageEvent<ReadInfo>) => this.emit('read', event.data);
+    this.channel.onmessage = (event: MessageEvent<SiblingMessage>) => this.fromSibling(event.data);
   }
 }
 

@@ -1,6 +1,6 @@
 /** The SDK's public types. The wire shapes mirror the README's contract (the SDK never imports server code). */
 
-export type Priority = 'low' | 'medium' | 'high';
+export type Priority = 'low' | 'medium' | 'high' | 'urgent';
 
 /** What the gateway delivers (`notification` event, SSE `notification`, REST items). */
 export interface Notification {
@@ -19,6 +19,39 @@ export interface Notification {
 export interface InboxNotification extends Notification {
   read: boolean;
   readAt: string | null;
+  /** The bell was opened after it arrived (`POST /api/notifications/seen`). */
+  seen?: boolean;
+  archived?: boolean;
+  archivedAt?: string | null;
+  /** Only with `includeMuted=1`: the user's preferences keep it out of the default list. */
+  muted?: boolean;
+}
+
+/** Which history `GET /api/notifications` lists. @default not archived (unread and read) */
+export type InboxStatus = 'unread' | 'read' | 'archived' | 'all';
+
+/** `until`: everything created up to then is seen (the bell was opened). */
+export interface SeenInfo {
+  ids: string[];
+  until?: string;
+}
+
+export interface ArchivedInfo {
+  ids: string[];
+  archived: boolean;
+}
+
+/** A channel key (`in_app`, a channel type or name) → on/off. */
+export type ChannelSwitches = Record<string, boolean>;
+
+/** Per kind or kind pattern (`*` = any run of characters): channel switches and a digest window. */
+export type KindRule = Record<string, boolean | number> & { digestMinutes?: number };
+
+/** `GET /api/preferences`: the user's document, and the tenant's defaults it falls back to. */
+export interface Preferences {
+  channels: ChannelSwitches;
+  kinds: Record<string, KindRule>;
+  tenantDefaults?: { channels?: ChannelSwitches; kinds?: Record<string, KindRule> } | null;
 }
 
 /**
@@ -50,6 +83,14 @@ export interface DeliveryMeta {
   transport: TransportName;
   /** Part of a reconnect replay (before `synced`), as opposed to live. */
   replayed: boolean;
+  /**
+   * An urgent notification sent at once, ahead of commit order (Socket.IO only). It is
+   * not the resume position: that moves past it only when its in-order copy arrives,
+   * which is then not delivered again.
+   */
+  outOfBand: boolean;
+  /** Priority high or urgent: worth interrupting the user (a toast, a sound). */
+  toast: boolean;
 }
 
 export type ClientErrorCode = 'unauthorized' | 'gave_up' | 'server';
@@ -63,6 +104,10 @@ export interface NotificationClientEvents {
   notification: (notification: Notification, meta: DeliveryMeta) => void;
   synced: (info: SyncedInfo) => void;
   read: (info: ReadInfo) => void;
+  /** Seen here or in another session of the same user. */
+  seen: (info: SeenInfo) => void;
+  /** Archived or unarchived here or in another session of the same user. */
+  archived: (info: ArchivedInfo) => void;
   state: (state: ConnectionState) => void;
   error: (error: ClientError) => void;
 }

@@ -115,6 +115,8 @@ const envSchema = z
     WRITE_BATCHING: boolFromEnv.default(true),
     /** Most notifications in one group commit. @default 500 */
     WRITE_BATCH_MAX: intFromEnv(1, 5000).default(500),
+    /** Emit urgent notifications to their sockets right after commit, ahead of the relay (false: in order only). @default true */
+    URGENT_OUT_OF_BAND: boolFromEnv.default(true),
     /** A socket whose unsent backlog exceeds this is dropped (it reconnects and replays). @default 4 MiB */
     SOCKET_MAX_BUFFERED_BYTES: intFromEnv(16 * 1024, 1024 ** 3).default(4 * 1024 * 1024),
     /** Per instance; budget instances × this under MySQL max_connections. @default 10 */
@@ -167,6 +169,10 @@ const envSchema = z
     AUDIT_KINDS: listFromEnv(KIND_OR_FAMILY_PATTERN, 'a kind or "family:*"').default([]),
     /** How long audit rows are kept. @default 90 */
     AUDIT_RETENTION_DAYS: intFromEnv(1, 3650).default(90),
+    /** Entries of the per-instance preferences cache (users, tenant defaults, kind defaults). @default 100000 */
+    POLICY_CACHE_ENTRIES: intFromEnv(100, 10_000_000).default(100_000),
+    /** Longest a cached preference lives, in case a cross-instance invalidation was lost. @default 60 */
+    POLICY_CACHE_TTL_SECONDS: intFromEnv(1, 86_400).default(60),
 
     // External delivery (src/delivery/).
     /** Run a delivery worker in this instance (every instance by default). @default true */
@@ -193,6 +199,12 @@ const envSchema = z
     WECOM_ROBOT_LIMIT: intFromEnv(1, 1000).default(20),
     /** The robot's window; a second over WeCom's minute absorbs request latency. @default 61000 */
     WECOM_ROBOT_WINDOW_MS: intFromEnv(100, 3_600_000).default(61_000),
+    /** Emails per recipient per window; more are folded into one digest at the window's end. 0 = no limit. @default 5 */
+    EMAIL_LIMIT_PER_RECIPIENT: intFromEnv(0, 100_000).default(5),
+    /** Browser pushes per recipient per window (folded like email). 0 = no limit. @default 20 */
+    WEBPUSH_LIMIT_PER_RECIPIENT: intFromEnv(0, 100_000).default(20),
+    /** The window of the per-recipient limits. @default 60 */
+    RECIPIENT_LIMIT_WINDOW_SECONDS: intFromEnv(1, 86_400).default(60),
     /** `smtp://user:pass@host:587` or `smtps://…`; unset → no email channel. */
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
     /** The From of notification mail, e.g. `Notify <notify@example.com>`. */

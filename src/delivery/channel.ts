@@ -39,6 +39,8 @@ export interface ExternalMessage {
   priority: string;
   createdAt: string;
   mentions: Mentions | null;
+  /** Set when this message is a digest: what it summarises (the newest first). */
+  digest?: { key: string; count: number; latest: { id: string; kind: string; title: string; createdAt: string }[] };
 }
 
 /** WeCom @-mentions (other channels ignore them). */

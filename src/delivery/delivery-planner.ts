@@ -8,8 +8,13 @@
  *   planned the same positions finds the cursor moved and commits nothing. The unique key
  *   (message, channel, recipient, target) is a second fence.
  * - Nothing is dropped silently: a delivery that cannot be made is still a row, with
- *   status `suppressed` and a reason (`unknown_channel`, `no_address`, `no_subscription`),
- *   listed for operators like every other.
+ *   status `suppressed` and a reason (`unknown_channel`, `no_address`, `no_subscription`,
+ *   `preference`), listed for operators like every other.
+ * - Policies (policy/policy.ts) decide each (recipient, channel) from the cached
+ *   preferences: off → `suppressed`, reason `preference`; a digest window → the row joins
+ *   the window (`suppressed`, reason `digested`, pointing at the digest row that will be
+ *   sent when the window closes; store/digest-windows.ts). Browser push is never digested:
+ *   a digest is a message per recipient and channel, a push goes to one device.
  * - Fan-out: webhook and wecom deliver once per notification and channel; email once per
  *   recipient with an address; webpush once per subscription of each recipient. A tenant
  *   broadcast reaches the tenant's recipients that have an address (or subscription).
@@ -27,6 +32,8 @@ import { decodeDelivery } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
 import { RECIPIENT_ROWS_PER_READ, type DeliveryWork } from '../store/stream-repository.js';
 import type { ConsumerLease } from '../stream/consumer-lease.js';
+import type { Priority } from '../client/types.js';
+import { decide, inputsFor, type PolicySnapshot, type PolicySource } from '../policy/policy.js';
 import { TimeSlice } from '../event-loop.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
 
@@ -44,6 +51,7 @@ export class DeliveryPlanner {
 
   constructor(
     private readonly store: Store,
+    private readonly policies: PolicySource,
     lease: ConsumerLease,
     private readonly options: PlannerOptions,
     logger: Logger,
@@ -120,6 +128,7 @@ export class DeliveryPlanner {
     for (const item of external) {
       if (rows.length >= PLAN_ROWS_PER_STEP) return { rows, planned: item.index };
       await slice.pause();
+      const candidates: PlannedDelivery[] = [];
       const channels = channelsByTenant.get(item.tenantId)!;
       const perUserChannel = item.spec.channels.some((n) => isPerUser(channels.get(n)));
       // null = the whole tenant (a broadcast).
@@ -139,24 +148,40 @@ export class DeliveryPlanner {
       for (const name of new Set(item.spec.channels)) {
         const channel = channels.get(name);
         if (!channel) {
-          rows.push(row(name, 'unknown', '', '', 'unknown_channel'));
+          candidates.push(row(name, 'unknown', '', '', 'unknown_channel'));
         } else if (channel.type === 'email') {
           const reachable = await this.store.recipients.withEmail(item.tenantId, users);
-          for (const user of users ?? reachable) rows.push(row(name, 'email', user, '', reachable.has(user) ? null : 'no_address'));
+          for (const user of users ?? reachable) candidates.push(row(name, 'email', user, '', reachable.has(user) ? null : 'no_address'));
         } else if (channel.type === 'webpush') {
           const subscriptions = await this.store.pushSubscriptions.forUsers(item.tenantId, users);
           for (const user of users ?? subscriptions.keys()) {
             const ids = subscriptions.get(user) ?? [];
-            if (ids.length === 0) rows.push(row(name, 'webpush', user, '', 'no_subscription'));
-            for (const id of ids) rows.push(row(name, 'webpush', user, id, null));
+            if (ids.length === 0) candidates.push(row(name, 'webpush', user, '', 'no_subscription'));
+            for (const id of ids) candidates.push(row(name, 'webpush', user, id, null));
           }
         } else {
-          rows.push(row(name, channel.type, '', '', null));
+          candidates.push(row(name, channel.type, '', '', null));
         }
       }
+      const userIds = [...new Set(candidates.filter((r) => r.recipient !== '' && r.status === 'pending').map((r) => r.recipient))];
+      const kind = item.kind ?? '';
+      const snapshot = await this.policies.load(item.tenantId, kind, userIds);
+      const digestKey = item.spec.digestKey ?? kind;
+      const createdAt = item.createdAt ?? Date.now();
+      for (const candidate of candidates) rows.push(applyPolicy(candidate, snapshot, kind, (item.priority ?? 'medium') as Priority, digestKey, createdAt));
     }
     return { rows, planned: work.length };
   }
+}
+
+/** The policy's decision for one planned row (see the header). */
+function applyPolicy(row: PlannedDelivery, snapshot: PolicySnapshot, kind: string, priority: Priority, digestKey: string, createdAt: number): PlannedDelivery {
+  if (row.status !== 'pending') return row;
+  const decision = decide(inputsFor(snapshot, kind, priority, row.recipient === '' ? null : row.recipient), { name: row.channel, type: row.channelType });
+  if (!decision.enabled) return { ...row, status: 'suppressed', reason: 'preference' };
+  if (decision.digestMinutes === null || row.channelType === 'webpush') return row;
+  // The window is timed from the event (its commit), not from when planning caught up.
+  return { ...row, digest: { key: digestKey, closesAt: createdAt + Math.round(decision.digestMinutes * 60_000) } };
 }
 
 const isPerUser = (channel: ChannelRecord | undefined) => channel?.type === 'email' || channel?.type === 'webpush';

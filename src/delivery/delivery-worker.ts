@@ -16,6 +16,11 @@
  *   send and record is the same case as above.
  * - At most `concurrency` sends in flight per instance; a stop waits for them (bounded by
  *   the drivers' own timeouts), then records what finished.
+ * - Per-recipient limits (recipient-limits.ts): a delivery over its recipient's limit is
+ *   folded into a digest that goes out when the limit's window ends (`suppressed`, reason
+ *   `rate_limited_folded`), never dropped. Digests themselves, urgent notifications and
+ *   critical kinds are not limited.
+ * - A digest row (store/digest-windows.ts) is sent as one message summarising its members.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +31,19 @@ import type { Store } from '../store/store.js';
 import { retryDelayMs, type BackoffOptions } from './backoff.js';
 import { outcomeOfError, type ChannelConfig, type ChannelDriver, type ChannelType, type DeliveryJob, type SendOutcome } from './channel.js';
 import { WakeSignal } from '../stream/wake-signal.js';
-import { toExternalMessage } from './external-message.js';
+import { toDigestMessage, toExternalMessage } from './external-message.js';
+import type { RecipientLimits } from './recipient-limits.js';
+import { bypassesPolicies, type PolicySource } from '../policy/policy.js';
+import type { Priority } from '../client/types.js';
+
+/** Per-recipient limits and the policies that exempt a notification from them. */
+export interface Folding {
+  limits: RecipientLimits;
+  policies: PolicySource;
+}
+
+/** The digest key deliveries over a recipient's limit are folded under. */
+export const OVERFLOW_DIGEST_KEY = 'rate_limited';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -61,6 +78,7 @@ export class DeliveryWorker {
     private readonly options: WorkerOptions,
     private readonly metrics: DeliveryMetrics,
     private readonly logger: Logger,
+    private readonly folding: Folding | null = null,
   ) {}
 
   start(): void {
@@ -120,6 +138,7 @@ export class DeliveryWorker {
     const prepared = this.prepare(row);
     if ('resolution' in prepared) return void (await this.record(row, prepared.resolution, prepared.resolution.status));
     const { job, driver } = prepared;
+    if (await this.foldedOverLimit(row)) return;
     const started = process.hrtime.bigint();
     let outcome: SendOutcome;
     try {
@@ -156,11 +175,26 @@ export class DeliveryWorker {
     await this.record(row, { status: 'failed', availableAt: now + delay, error: outcome.error }, 'retry');
   }
 
+  /** True when `row` went over its recipient's limit and was folded into a digest instead. */
+  private async foldedOverLimit(row: ClaimedDelivery): Promise<boolean> {
+    if (!this.folding || row.digest || row.recipient === '' || !row.message) return false;
+    const { message } = row;
+    const snapshot = await this.folding.policies.load(row.tenantId, message.kind, []);
+    if (bypassesPolicies({ priority: message.priority as Priority, kindDefaults: snapshot.kindDefaults })) return false;
+    const verdict = await this.folding.limits.charge(row.channelType, row.tenantId, row.recipient);
+    if (verdict.allowed) return false;
+    const fold = { key: OVERFLOW_DIGEST_KEY, closesAt: Date.now() + verdict.resetMs, reason: 'rate_limited_folded' };
+    const folded = await retried(() => this.store.deliveries.fold(this.id, row.id, fold));
+    if (!folded) this.logger.warn({ delivery: row.id }, 'delivery not folded: the row was recovered by another worker');
+    this.metrics.outcomes.inc({ channel_type: row.channelType, outcome: 'folded' });
+    return true;
+  }
+
   /** The job for a driver, or the outcome when there is nothing to send. */
   private prepare(row: ClaimedDelivery): { job: DeliveryJob; driver: ChannelDriver } | { resolution: Resolution } {
     const { message, channelConfig } = row;
-    if (!message) return { resolution: { status: 'dead', reason: 'message_gone', error: 'the notification was deleted (retention) before it was sent' } };
-    if (message.expiresAt !== null && message.expiresAt <= Date.now()) return { resolution: { status: 'suppressed', reason: 'expired' } };
+    if (!message && !row.digest) return { resolution: { status: 'dead', reason: 'message_gone', error: 'the notification was deleted (retention) before it was sent' } };
+    if (message && !row.digest && message.expiresAt !== null && message.expiresAt <= Date.now()) return { resolution: { status: 'suppressed', reason: 'expired' } };
     if (!channelConfig) return { resolution: { status: 'dead', reason: 'unknown_channel', error: `channel "${row.channel}" no longer exists` } };
     const driver = this.drivers.get(channelConfig.type as ChannelType);
     if (!driver) {
@@ -174,7 +208,7 @@ export class DeliveryWorker {
       tenantId: row.tenantId,
       channelName: row.channel,
       config: { ...(channelConfig.config as object), type: channelConfig.type } as ChannelConfig,
-      message: toExternalMessage({ ...row, message }),
+      message: row.digest ? toDigestMessage(row, row.digest) : toExternalMessage({ ...row, message: message! }),
       recipient: row.address && row.recipient ? { userId: row.recipient, ...row.address } : null,
       push: row.push ? { id: row.push.id, endpoint: row.push.endpoint, keys: { p256dh: row.push.p256dh, auth: row.push.auth } } : null,
     };

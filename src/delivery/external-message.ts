@@ -5,6 +5,8 @@
  * product (a partner's server, a chat group, a mailbox, a lock screen).
  */
 import type { ClaimedDelivery } from '../store/delivery-repository.js';
+import type { DigestSummary } from '../store/digest-windows.js';
+import { decodeDelivery } from '../store/message-codec.js';
 import type { ExternalMessage } from './channel.js';
 
 export function toExternalMessage(claimed: ClaimedDelivery & { message: NonNullable<ClaimedDelivery['message']> }): ExternalMessage {
@@ -23,5 +25,35 @@ export function toExternalMessage(claimed: ClaimedDelivery & { message: NonNulla
     priority: message.priority,
     createdAt: new Date(message.createdAt).toISOString(),
     mentions: mentions ? { userIds: mentions.userIds ?? [], mobiles: mentions.mobiles ?? [], all: mentions.all ?? false } : null,
+  };
+}
+
+/**
+ * A digest as one external message: the count in the title, the latest titles as the
+ * body (titles are what a summary copy shows anyway), the newest member's link. Its id is
+ * the digest's own (a receiver dedupes digests, not their members).
+ */
+export function toDigestMessage(claimed: ClaimedDelivery, digest: DigestSummary): ExternalMessage {
+  const newest = digest.latest[0];
+  const lines = digest.latest.map((m) => `• ${m.title}`);
+  const more = digest.count - digest.latest.length;
+  if (more > 0) lines.push(`… and ${more} more`);
+  const title = digest.count === 1 && newest ? newest.title : `${digest.count} new notifications${newest ? `: ${newest.title}` : ''}`;
+  return {
+    id: claimed.id,
+    kind: newest?.kind ?? digest.key,
+    tenantId: claimed.tenantId,
+    title,
+    body: lines.join('\n'),
+    data: null,
+    link: (newest && decodeDelivery(newest.delivery)?.link) ?? null,
+    priority: 'low',
+    createdAt: new Date(newest?.createdAt ?? Date.now()).toISOString(),
+    mentions: null,
+    digest: {
+      key: digest.key,
+      count: digest.count,
+      latest: digest.latest.map((m) => ({ id: m.messageId, kind: m.kind, title: m.title, createdAt: new Date(m.createdAt).toISOString() })),
+    },
   };
 }

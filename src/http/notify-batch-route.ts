@@ -13,6 +13,7 @@ import { TimeSlice } from '../event-loop.js';
 import type { NotificationInput } from '../outbox/notification-writer.js';
 import { HttpError, RETRY_AFTER_SECONDS, errorBody } from './errors.js';
 import { batchJsonBody } from './batch-body.js';
+import { withPolicies } from './notify-policies.js';
 import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
 import { checkFanoutPerRequest, rateLimitDetails, rateLimitMessage, rateLimited } from './notify-limits.js';
 
@@ -51,7 +52,7 @@ export function notifyBatchRoute(deps: NotifyDeps, isStoreUnavailable: (error: u
     for (const { kind, ...item } of parsed.data.notifications) {
       try {
         checkKind(kind);
-        prepared.push({ input: toNotificationInput(deps, kind, parseNotifyBody(item), grant) });
+        prepared.push({ input: await withPolicies(deps.policies, toNotificationInput(deps, kind, parseNotifyBody(item), grant)) });
       } catch (error) {
         prepared.push({ error });
       }

@@ -1,6 +1,7 @@
 /** Shared by the single and batch notify routes: validated body + API key grant → writer input. */
 import type { ApiKeyGrant } from '../auth/api-keys.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { PolicySource } from '../policy/policy.js';
 import type { NotificationInput, WriteResult } from '../outbox/notification-writer.js';
 import { HttpError } from './errors.js';
 import type { NotifyAudit } from './notify-audit.js';
@@ -19,6 +20,8 @@ export interface NotifyDeps {
   limits?: NotifyLimiter;
   /** Audit rows for audited kinds, after commit (notify-audit.ts); unset: none. */
   audit?: NotifyAudit;
+  /** Preferences and kind defaults (notify-policies.ts); unset: none. */
+  policies?: PolicySource;
   /** FANOUT_PER_REQUEST: most recipients of one request's notifications together; unset: none. */
   fanoutPerRequest?: number;
 }
@@ -67,12 +70,14 @@ export function toNotificationInput(deps: NotifyDeps, kind: string, body: Notify
     ...(body.data !== undefined && { data: body.data }),
     ...(body.dedupeKey !== undefined && { dedupeKey: body.dedupeKey }),
     ...(body.ttlSeconds !== undefined && { ttlSeconds: body.ttlSeconds }),
-    ...(body.channels !== undefined && {
+    // Without channels the kind's default channels may still take link and digestKey (notify-policies.ts).
+    ...((body.channels !== undefined || body.link !== undefined || body.digestKey !== undefined) && {
       delivery: {
-        channels: [...new Set(body.channels)],
+        channels: [...new Set(body.channels ?? [])],
         ...(body.link !== undefined && { link: body.link }),
         ...(body.mentions !== undefined && { mentions: body.mentions }),
         ...(body.external !== undefined && { external: body.external }),
+        ...(body.digestKey !== undefined && { digestKey: body.digestKey }),
       },
     }),
   };

@@ -3,6 +3,7 @@ import { Router, type Request } from 'express';
 import { HttpError } from './errors.js';
 import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
 import { rateLimited } from './notify-limits.js';
+import { withPolicies } from './notify-policies.js';
 
 export function notifyRoute(deps: NotifyDeps): Router {
   const router = Router();
@@ -15,7 +16,7 @@ export function notifyRoute(deps: NotifyDeps): Router {
     }
     const body = parseNotifyBody(req.body);
     applyIdempotencyKey(req, body);
-    const input = toNotificationInput(deps, kind, body, grant);
+    const input = await withPolicies(deps.policies, toNotificationInput(deps, kind, body, grant));
     const admission = await deps.limits?.admit(res, grant, [input]);
     if (admission?.refusedBy) throw rateLimited(res, admission.refusedBy);
     const result = await deps.submit(input);

@@ -34,7 +34,7 @@ export const notifyBodySchema = z
     title: z.string().trim().min(1).max(256),
     body: z.string().max(4000).optional(),
     data: z.record(z.string(), z.unknown()).optional(),
-    priority: z.enum(['low', 'medium', 'high']).default('medium'),
+    priority: z.enum(['low', 'medium', 'high', 'urgent']).default('medium'),
     dedupeKey: z.string().min(1).max(191).optional(),
     ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
     /** Tenant channels to deliver through besides in-app. */
@@ -52,6 +52,8 @@ export const notifyBodySchema = z
       .optional(),
     /** "summary" (default): external copies carry title, kind and link only; "full": body and data too. */
     external: z.enum(['summary', 'full']).optional(),
+    /** Digests group deliveries by this key (default: the kind). */
+    digestKey: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'letters, digits, "_", ".", ":" or "-", up to 128').optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -62,8 +64,8 @@ export const notifyBodySchema = z
     if (body.scope === 'user' && !addressed) {
       ctx.addIssue({ code: 'custom', path: ['userId'], message: 'scope "user" needs userId or userIds' });
     }
-    if ((body.link !== undefined || body.mentions !== undefined || body.external !== undefined) && body.channels === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['channels'], message: 'link, mentions and external apply to channels: name at least one' });
+    if ((body.mentions !== undefined || body.external !== undefined) && body.channels === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['channels'], message: 'mentions and external apply to channels: name at least one' });
     }
     if (body.scope === 'tenant' && addressed) {
       ctx.addIssue({ code: 'custom', path: ['scope'], message: 'scope "tenant" goes to the whole tenant: omit userId(s)' });

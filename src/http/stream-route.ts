@@ -5,8 +5,10 @@
  * Rules:
  * - The same stream, in the same order, as the socket: the user's inbox rows and tenant
  *   broadcasts by relay `seq` (realtime/replay.ts). Every `notification` event carries
- *   `id: <notification id>`; control events (`synced`, `read`) carry none, so they never
- *   move the client's Last-Event-ID.
+ *   `id: <notification id>`; control events (`synced`, `read`, `notification:seen`,
+ *   `notification:archived`) carry none, so they never move the client's Last-Event-ID.
+ *   State echoes (state-echo.ts) keep the socket's event names, except read, which keeps
+ *   its first name, `read`.
  * - Resume: `Last-Event-ID` (or `?lastEventId=`) is resolved exactly as the socket
  *   resolves `lastAckId` (ownership, retention). Unknown or absent → start at the current
  *   head and say `synced.recovered=false`, as the socket does.
@@ -37,7 +39,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { replayStream, resolveCursor } from '../realtime/replay.js';
 import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
-import type { ReadEcho } from './read-echo.js';
+import type { StateEcho, StateEventName } from './state-echo.js';
 import { authenticate } from './user-auth.js';
 
 export interface StreamRouteDeps {
@@ -46,7 +48,7 @@ export interface StreamRouteDeps {
   metrics: Metrics;
   logger: Logger;
   limits: ConnectionLimits;
-  readEcho: ReadEcho;
+  stateEcho: StateEcho;
   /** 'advance' after every published relay batch, on every instance. */
   streamAdvanced: EventEmitter;
   replayRetentionMs: number;
@@ -66,6 +68,12 @@ const RETRY_MS = 2_000;
 const LAST_EVENT_ID = z.string().min(1).max(64);
 /** A stream ended at its token's expiry is cut this long after, if the client does not read the end. */
 const EXPIRED_CLOSE_MS = 5_000;
+/** SSE event names of the state echoes. */
+const STATE_EVENTS: Record<StateEventName, string> = {
+  'notification:read': 'read',
+  'notification:seen': 'notification:seen',
+  'notification:archived': 'notification:archived',
+};
 
 export function streamRoute(deps: StreamRouteDeps): StreamRoute {
   const open = new Set<Response>();
@@ -143,7 +151,10 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
 
     const socket = req.socket;
     const onAdvance = () => void pump();
-    const unsubscribeReads = deps.readEcho.subscribe(who, (change) => void send(`event: read\ndata: ${JSON.stringify(change)}\n\n`));
+    const unsubscribeStates = deps.stateEcho.subscribe(
+      who,
+      ({ name, change }) => void send(`event: ${STATE_EVENTS[name]}\ndata: ${JSON.stringify(change)}\n\n`),
+    );
     deps.streamAdvanced.on('advance', onAdvance);
     const heartbeat = setInterval(() => void send(': ping\n\n'), deps.heartbeatMs ?? HEARTBEAT_MS);
     const expire = () => {
@@ -161,7 +172,7 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
       abort.abort();
       clearInterval(heartbeat);
       deps.streamAdvanced.off('advance', onAdvance);
-      unsubscribeReads();
+      unsubscribeStates();
       open.delete(res);
       // An unfinished event stream can never carry another request: close the
       // connection now instead of leaving it to the keep-alive timeout.

@@ -95,9 +95,21 @@ export function createMetrics(options: MetricSources) {
       registers,
     }),
     dedupeHits: new Counter({ name: 'notify_dedupe_hits_total', help: 'Repeated dedupe keys answered with the first id', registers }),
+    policyCacheLookups: new Counter({
+      name: 'notify_policy_cache_lookups_total',
+      help: 'Preference and kind-default lookups of the policy cache, per key: hit (cached) or miss (read from the store)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     published: withKindLabel(kindLabel, new Counter({
       name: 'notify_notifications_published_total',
       help: 'Notifications emitted by the relay',
+      labelNames: ['kind'] as const,
+      registers,
+    })),
+    outOfBand: withKindLabel(kindLabel, new Counter({
+      name: 'notify_notifications_out_of_band_total',
+      help: 'Urgent notifications emitted at commit, ahead of the relay (which emits them again in order)',
       labelNames: ['kind'] as const,
       registers,
     })),

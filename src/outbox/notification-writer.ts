@@ -13,8 +13,9 @@
  *   COMMIT, so writes commit in position order and a reader that has seen position N has
  *   seen every committed position below it (migrations/…_002_write_time_seq.ts).
  *   Everything slow (dedupe lookups, building rows) happens before that statement.
- * - After commit the relay is woken (`onCommitted`); if that wake-up is lost the relay's
- *   poll picks the row up anyway.
+ * - After commit the relay is woken (`onCommitted`, with what was committed: urgent
+ *   notifications are emitted from there at once, realtime/out-of-band.ts); if that
+ *   wake-up is lost the relay's poll picks the row up anyway.
  * - `writeBatch` is group commit: many notifications, one transaction, multi-row
  *   inserts. Repeated dedupe keys inside the batch collapse onto the first; keys already
  *   stored answer deduped. If the shared transaction fails for a reason other than an
@@ -40,6 +41,15 @@ export interface NotificationInput {
   ttlSeconds?: number;
   /** External channels (planned by the deliveries consumer after commit). */
   delivery?: DeliverySpec;
+  /** Recipients whose inbox row is stored muted (their preferences): never pushed to them. */
+  mutedUserIds?: readonly string[];
+}
+
+/** What one transaction committed: new notifications (no dedupe hits), in position order. */
+export interface CommittedWrite {
+  notifications: readonly { id: string; input: NotificationInput }[];
+  /** Their `created_at` (epoch ms). */
+  createdAt: number;
 }
 
 export type WriteResult =
@@ -61,7 +71,7 @@ export interface WriterHooks {
 export class NotificationWriter {
   constructor(
     private readonly store: Store,
-    private readonly onCommitted: () => void,
+    private readonly onCommitted: (committed: CommittedWrite) => void,
     private readonly hooks: WriterHooks = {},
   ) {}
 
@@ -82,7 +92,7 @@ export class NotificationWriter {
       }
       throw error;
     }
-    this.onCommitted();
+    this.onCommitted({ notifications: [{ id, input }], createdAt: now });
     return { id, deduped: false, recipients: input.userIds.length };
   }
 
@@ -118,7 +128,7 @@ export class NotificationWriter {
         if (this.store.dialect.isUnavailable(error)) return inputs.map(() => ({ error }));
         return this.writeEachAlone(inputs, now);
       }
-      this.onCommitted();
+      this.onCommitted({ notifications: planned, createdAt: now });
     }
     for (const { index, of } of repeats) outcomes[index] = { ok: { id: of.id, deduped: true } };
     return outcomes as BatchOutcome[];

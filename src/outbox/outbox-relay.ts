@@ -151,7 +151,8 @@ export class OutboxRelay {
 
   private async toPublications(entries: StreamEntry[]): Promise<Publication[]> {
     const personal = entries.filter((e) => e.message !== null && e.message.scope !== 'tenant').map((e) => e.messageId);
-    const byMessage = await this.store.stream.recipientsOf(personal, recipientReads);
+    // Muted rows are stored, never pushed: their users are left out of the rooms.
+    const byMessage = await this.store.stream.recipientsOf(personal, recipientReads, 'in-app');
     const publications: Publication[] = [];
     const slice = new TimeSlice();
     for (const { message } of entries) {

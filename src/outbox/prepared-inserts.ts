@@ -31,7 +31,7 @@ const MESSAGES: Table = {
   name: 'notify_messages',
   columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at', 'delivery'],
 };
-const INBOX: Table = { name: 'notify_inbox', columns: ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at'] };
+const INBOX: Table = { name: 'notify_inbox', columns: ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at', 'muted'] };
 const OUTBOX: Table = { name: 'notify_outbox', columns: ['message_id', 'seq', 'created_at'] };
 
 export class PreparedWrite {
@@ -57,7 +57,11 @@ export class PreparedWrite {
       input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
       encodeDelivery(input.delivery),
     ]);
-    const inbox = rows.flatMap(({ id, input }, i) => input.userIds.map((userId): Knex.Value[] => [input.tenantId, userId, id, seq(i), now]));
+    const inbox = rows.flatMap(({ id, input }, i) => {
+      // Muted is a column of the same multi-row INSERT (0/1: better-sqlite3 binds no booleans).
+      const muted = input.mutedUserIds?.length ? new Set(input.mutedUserIds) : null;
+      return input.userIds.map((userId): Knex.Value[] => [input.tenantId, userId, id, seq(i), now, muted?.has(userId) ? 1 : 0]);
+    });
     const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now]);
     this.statements = [
       { sql: positions.reserve, bindings: [rows.length], positionSlots: [] },

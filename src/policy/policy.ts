@@ -17,7 +17,8 @@ import { IN_APP, matchingRules, type KindDefaults, type KindRule, type Preferenc
 
 export interface PolicyInputs {
   kind: string;
-  priority: Priority;
+  /** `urgent` bypasses preferences (rule 1). */
+  priority: Priority | 'urgent';
   kindDefaults: KindDefaults | null;
   tenant: PreferenceDocument | null;
   /** null for endpoint channels, or a user without preferences. */
@@ -75,11 +76,14 @@ function switchFor(inputs: PolicyInputs, channel: ChannelRef, userRules: KindRul
   return { enabled: true, source: 'default' };
 }
 
-/** A channel's name is more specific than its type. */
+/** A channel's name is more specific than its type; only own boolean entries count (not `digestMinutes`). */
 function switchOf(switches: Record<string, boolean | number> | undefined, channel: ChannelRef): boolean | undefined {
   if (!switches) return undefined;
-  const value = switches[channel.name] ?? switches[channel.type];
-  return typeof value === 'boolean' ? value : undefined;
+  for (const key of [channel.name, channel.type]) {
+    const value = Object.hasOwn(switches, key) ? switches[key] : undefined;
+    if (typeof value === 'boolean') return value;
+  }
+  return undefined;
 }
 
 function digestFor(inputs: PolicyInputs, userRules: KindRule[], tenantRules: KindRule[]): number | null {
@@ -89,4 +93,27 @@ function digestFor(inputs: PolicyInputs, userRules: KindRule[], tenantRules: Kin
   }
   const minutes = inputs.kindDefaults?.digestMinutes;
   return minutes !== undefined && minutes > 0 ? minutes : null;
+}
+
+/** Everything `decide` needs for one tenant and kind and some of the tenant's users. */
+export interface PolicySnapshot {
+  kindDefaults: KindDefaults | null;
+  tenant: PreferenceDocument | null;
+  /** Users without a preference document are absent. */
+  users: ReadonlyMap<string, PreferenceDocument>;
+}
+
+/** Where policies are read from on the hot path (policy-cache.ts: no query when cached). */
+export interface PolicySource {
+  load(tenantId: string, kind: string, userIds: readonly string[]): Promise<PolicySnapshot>;
+}
+
+export function inputsFor(snapshot: PolicySnapshot, kind: string, priority: Priority, userId: string | null): PolicyInputs {
+  return {
+    kind,
+    priority,
+    kindDefaults: snapshot.kindDefaults,
+    tenant: snapshot.tenant,
+    user: userId === null ? null : (snapshot.users.get(userId) ?? null),
+  };
 }

@@ -28,9 +28,11 @@ const channelSwitches = z
   .record(z.string().regex(CHANNEL_KEY, 'a channel key: "in_app", a channel type or a channel name'), z.boolean())
   .refine((r) => Object.keys(r).length <= MAX_CHANNEL_KEYS, `at most ${MAX_CHANNEL_KEYS} channels`);
 
+// Values are checked key by key (not by a union), so an error names what the key expects.
 const kindRule = z
-  .record(z.string(), z.union([z.boolean(), z.number()]))
+  .record(z.string(), z.unknown())
   .superRefine((rule, ctx) => {
+    if (Object.keys(rule).length > MAX_CHANNEL_KEYS + 1) ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_CHANNEL_KEYS} channels and digestMinutes` });
     for (const [key, value] of Object.entries(rule)) {
       if (key === 'digestMinutes') {
         const parsed = digestMinutes.safeParse(value);
@@ -41,7 +43,8 @@ const kindRule = z
         ctx.addIssue({ code: 'custom', path: [key], message: 'true or false' });
       }
     }
-  });
+  })
+  .transform((rule) => rule as KindRule);
 
 export const preferenceDocumentSchema = z
   .object({

@@ -5,6 +5,7 @@
  */
 import type { Namespace, Server } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
+import type { PolicyChange } from '../policy/policy-change.js';
 
 export interface Fanout {
   readonly name: 'local' | 'redis';
@@ -17,6 +18,8 @@ export interface Fanout {
   announceAdvance(): void;
   /** Tell the other instances' delivery workers that deliveries were queued. */
   announceDeliveries(): void;
+  /** Tell the other instances that preferences or kind defaults changed (their policy caches drop them). */
+  announcePolicyChange(change: PolicyChange): void;
   /** Throws when the cross-instance link is down (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -26,6 +29,8 @@ export interface FanoutListeners {
   onWake: () => void;
   onAdvance: () => void;
   onDeliveries: () => void;
+  /** Another instance changed preferences or kind defaults. */
+  onPolicyChange: (change: PolicyChange) => void;
   /** Broadcasts from other instances may be lost from now on. */
   onLinkLost: () => void;
   /** The cross-instance link was down and is back: broadcasts may have been lost. */
@@ -36,3 +41,4 @@ export const WAKE_EVENT = 'outbox:wake';
 export const ADVANCE_EVENT = 'stream:advanced';
 export const RESYNC_EVENT = 'link:restored';
 export const DELIVERIES_EVENT = 'deliveries:queued';
+export const POLICY_EVENT = 'policy:changed';

@@ -10,6 +10,7 @@ export function createLocalFanout(): Fanout {
     wakeOthers() {},
     announceAdvance() {},
     announceDeliveries() {},
+    announcePolicyChange() {},
     async ping() {},
     async close() {},
   };

@@ -13,7 +13,8 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Server } from 'socket.io';
 import type { Logger } from '../logger.js';
-import { ADVANCE_EVENT, DELIVERIES_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
+import { parsePolicyChange } from '../policy/policy-change.js';
+import { ADVANCE_EVENT, DELIVERIES_EVENT, POLICY_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
   // No offline queue for publishing: a PUBLISH held back during an outage would land
@@ -34,6 +35,12 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
   let io: Server | null = null;
   let listeners: FanoutListeners | null = null;
   const emitToOthers = coalesced((event: string) => io?.serverSideEmit(event, Date.now()));
+  // A policy change is never coalesced: each names what to drop.
+  const onPolicyEvent = (raw: unknown) => {
+    const change = parsePolicyChange(raw);
+    if (change) listeners?.onPolicyChange(change);
+    else logger.warn('ignored a malformed policy change from another instance');
+  };
   let listening = true;
   // Only once our subscriber is back can replay + release of held broadcasts be complete.
   const linkRestored = debounced(() => listening && listeners?.onLinkRestored(), RESYNC_DEBOUNCE_MS);
@@ -64,11 +71,13 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
       server.on(WAKE_EVENT, attached.onWake);
       server.on(ADVANCE_EVENT, attached.onAdvance);
       server.on(DELIVERIES_EVENT, attached.onDeliveries);
+      server.on(POLICY_EVENT, onPolicyEvent);
       server.on(RESYNC_EVENT, linkRestored);
     },
     wakeOthers: () => emitToOthers(WAKE_EVENT),
     announceAdvance: () => emitToOthers(ADVANCE_EVENT),
     announceDeliveries: () => emitToOthers(DELIVERIES_EVENT),
+    announcePolicyChange: (change) => io?.serverSideEmit(POLICY_EVENT, change),
     async ping() {
       if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error(`redis ${pub.status}/${sub.status}`);
       await pub.ping();
@@ -78,6 +87,7 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
         io?.off(WAKE_EVENT, listeners.onWake);
         io?.off(ADVANCE_EVENT, listeners.onAdvance);
         io?.off(DELIVERIES_EVENT, listeners.onDeliveries);
+        io?.off(POLICY_EVENT, onPolicyEvent);
         io?.off(RESYNC_EVENT, linkRestored);
       }
       linkRestored.cancel();

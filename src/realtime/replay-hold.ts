@@ -17,9 +17,14 @@
  *
  * The same spot records the last notification id written to each socket: after a
  * Redis outage (broadcasts lost between instances) a socket resumes from there.
+ *
+ * Out-of-band emits (out-of-band.ts) are never held: they are not resume positions, so
+ * they cannot make a client skip anything, and holding them would delay exactly the
+ * notifications meant to overtake a backlog.
  */
 import type { Namespace, Socket } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
+import { OUT_OF_BAND_EVENT } from './out-of-band.js';
 
 interface HeldWrite {
   notificationId: string | null;
@@ -98,8 +103,8 @@ export function withReplayHold(
     adapter.apply = (opts, callback) => {
       const packet = encoding;
       encoding = null;
-      // Not a broadcast (socketsJoin, disconnectSockets, …): never held.
-      if (packet === null) return apply(opts, callback);
+      // Not a broadcast (socketsJoin, disconnectSockets, …), or out of band: never held.
+      if (packet === null || packet.data?.[0] === OUT_OF_BAND_EVENT) return apply(opts, callback);
       const notificationId = notificationIdOf(packet);
       const kind = notificationId === null ? null : kindOf(packet);
       let written = 0;

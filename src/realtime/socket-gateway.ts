@@ -27,8 +27,13 @@ import { replayStream, resolveCursor } from './replay.js';
 
 export interface ServerToClientEvents {
   notification: (notification: WireNotification) => void;
+  /** Urgent, at once, ahead of commit order; the `notification` copy follows in order (out-of-band.ts). */
+  'notification:out-of-band': (notification: WireNotification) => void;
   'notify:synced': (info: { replayed: number; recovered: boolean }) => void;
-  'notification:read': (info: { ids: string[] }) => void;
+  /** State echoes to every session of the user (http/state-echo.ts). `all` + `until`: everything created up to `until`. */
+  'notification:read': (info: { ids: string[]; all?: true; until?: string }) => void;
+  'notification:seen': (info: { ids: string[]; until?: string }) => void;
+  'notification:archived': (info: { ids: string[]; archived: boolean }) => void;
   'notify:error': (error: { code: string; message: string; retryAfterMs?: number }) => void;
 }
 

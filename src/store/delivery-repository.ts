@@ -20,6 +20,7 @@
 import type { Knex } from 'knex';
 import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
 import { TimeSlice } from '../event-loop.js';
+import { joinOrOpenDigest, readDigestSummaries, type DigestSummary } from './digest-windows.js';
 import { decodeData, decodeDelivery, toNumber, type DeliverySpec } from './message-codec.js';
 import type { ConsumerName } from './stream-repository.js';
 
@@ -39,6 +40,15 @@ export interface PlannedDelivery {
   status: 'pending' | 'suppressed';
   reason: string | null;
   maxAttempts: number;
+  /** Joins (or opens) this digest window instead of being sent: stored `suppressed`, reason `digested`. */
+  digest?: { key: string; closesAt: number };
+}
+
+/** A claimed delivery folded into a digest instead of being sent (rate_limited_folded). */
+export interface Fold {
+  key: string;
+  closesAt: number;
+  reason: string;
 }
 
 /** A claimed row with everything a driver needs, read after the claim committed. */
@@ -67,6 +77,8 @@ export interface ClaimedDelivery {
   channelConfig: { type: string; config: unknown } | null;
   address: { email: string | null; mobile: string | null; wecomUserId: string | null; locale: string | null; timezone: string | null } | null;
   push: { id: string; endpoint: string; p256dh: string; auth: string } | null;
+  /** Set for a digest row: what it summarises. */
+  digest: DigestSummary | null;
 }
 
 export interface DeliveryView {
@@ -84,6 +96,10 @@ export interface DeliveryView {
   nextAttemptAt: string | null;
   createdAt: string;
   sentAt: string | null;
+  /** A digest row: its key and how many deliveries it summarises. */
+  digest: { key: string; count: number } | null;
+  /** A delivery folded into a digest: the digest's row id. */
+  digestId: string | null;
 }
 
 export interface DeliveryFilter {
@@ -120,26 +136,71 @@ export class DeliveryRepository {
       // A tenant broadcast by email can be one notification of many thousand rows: on
       // SQLite each INSERT holds the event loop, so it turns between slices of them.
       const slice = new TimeSlice();
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const digested = rows.filter((r) => r.digest !== undefined);
+      const plain = digested.length === 0 ? rows : rows.filter((r) => r.digest === undefined);
+      for (const r of digested) {
         await slice.pause();
-        const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({
-          id: r.id,
-          tenant_id: r.tenantId,
-          message_id: r.messageId,
-          channel: r.channel,
-          channel_type: r.channelType,
-          recipient: r.recipient,
-          target: r.target,
-          status: r.status,
-          attempts: 0,
-          max_attempts: r.maxAttempts,
-          available_at: now,
-          reason: r.reason,
-          created_at: now,
-          updated_at: now,
-        }));
+        const opening = { ...r, key: r.digest!.key, closesAt: r.digest!.closesAt };
+        const digestId = await joinOrOpenDigest(trx, opening, now, this.skipLocked);
+        await trx('notify_deliveries')
+          .insert({ ...this.rowOf(r, now), status: 'suppressed', reason: 'digested', digest_id: digestId })
+          .onConflict(['message_id', 'channel', 'recipient', 'target'])
+          .ignore();
+      }
+      for (let i = 0; i < plain.length; i += INSERT_CHUNK) {
+        await slice.pause();
+        const chunk = plain.slice(i, i + INSERT_CHUNK).map((r) => this.rowOf(r, now));
         await trx('notify_deliveries').insert(chunk).onConflict(['message_id', 'channel', 'recipient', 'target']).ignore();
       }
+      return true;
+    });
+  }
+
+  private rowOf(r: PlannedDelivery, now: number) {
+    return {
+      id: r.id,
+      tenant_id: r.tenantId,
+      message_id: r.messageId,
+      channel: r.channel,
+      channel_type: r.channelType,
+      recipient: r.recipient,
+      target: r.target,
+      status: r.status,
+      attempts: 0,
+      max_attempts: r.maxAttempts,
+      available_at: now,
+      reason: r.reason,
+      created_at: now,
+      updated_at: now,
+    };
+  }
+
+  /**
+   * A row this worker holds becomes a member of a digest window (opened if none is open)
+   * instead of being sent now: `suppressed` with `fold.reason`, never dropped.
+   */
+  async fold(worker: string, id: string, fold: Fold, now = Date.now()): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const row = (await trx('notify_deliveries').where({ id, locked_by: worker, status: 'sending' }).first()) as Record<string, unknown> | undefined;
+      if (!row) return false;
+      const digestId = await joinOrOpenDigest(
+        trx,
+        {
+          tenantId: row.tenant_id as string,
+          channel: row.channel as string,
+          channelType: row.channel_type as string,
+          recipient: row.recipient as string,
+          key: fold.key,
+          messageId: row.message_id as string,
+          closesAt: fold.closesAt,
+          maxAttempts: Number(row.max_attempts),
+        },
+        now,
+        this.skipLocked,
+      );
+      await trx('notify_deliveries')
+        .where({ id, locked_by: worker })
+        .update({ status: 'suppressed', reason: fold.reason, digest_id: digestId, attempts: trx.raw('attempts - 1'), locked_at: null, locked_by: null, updated_at: now });
       return true;
     });
   }
@@ -160,7 +221,8 @@ export class DeliveryRepository {
       if (ids.length === 0) return ids;
       await trx('notify_deliveries')
         .whereIn('id', ids)
-        .update({ status: 'sending', locked_at: now, locked_by: worker, attempts: trx.raw('attempts + 1'), updated_at: now });
+        // Clearing digest_open closes a digest's window in the same statement (digest-windows.ts).
+        .update({ status: 'sending', locked_at: now, locked_by: worker, attempts: trx.raw('attempts + 1'), digest_open: null, updated_at: now });
       return ids;
     });
     return ids.length === 0 ? [] : this.load(ids);
@@ -175,11 +237,14 @@ export class DeliveryRepository {
       .whereIn('d.id', ids)
       .select(
         'd.id', 'd.tenant_id', 'd.message_id', 'd.channel', 'd.channel_type', 'd.recipient', 'd.target', 'd.attempts', 'd.max_attempts',
+        'd.digest_key', 'd.digest_count',
         'm.id as m_id', 'm.kind', 'm.title', 'm.body', 'm.data', 'm.priority', 'm.created_at', 'm.expires_at', 'm.delivery',
         'c.type as c_type', 'c.config as c_config',
         'r.user_id as r_user', 'r.email', 'r.mobile', 'r.wecom_user_id', 'r.locale', 'r.timezone',
         'p.id as p_id', 'p.endpoint', 'p.p256dh', 'p.auth',
       );
+    const digests = rows.filter((r) => r.digest_key != null).map((r) => ({ id: r.id as string, key: r.digest_key as string, count: Number(r.digest_count) }));
+    const summaries = digests.length === 0 ? new Map<string, DigestSummary>() : await readDigestSummaries(this.db, digests);
     return rows.map((r) => ({
       id: r.id as string,
       tenantId: r.tenant_id as string,
@@ -213,6 +278,7 @@ export class DeliveryRepository {
           }
         : null,
       push: r.p_id ? { id: r.p_id as string, endpoint: r.endpoint as string, p256dh: r.p256dh as string, auth: r.auth as string } : null,
+      digest: summaries.get(r.id as string) ?? null,
     }));
   }
 
@@ -336,5 +402,7 @@ function toView(r: Record<string, unknown>): DeliveryView {
     nextAttemptAt: waiting ? iso(r.available_at) : null,
     createdAt: iso(r.created_at)!,
     sentAt: iso(r.sent_at),
+    digest: r.digest_key != null ? { key: r.digest_key as string, count: Number(r.digest_count) } : null,
+    digestId: (r.digest_id as string | null) ?? null,
   };
 }

@@ -73,13 +73,15 @@ export function toWire(row: MessageRow): WireNotification {
  * The external part of a notification (`notify_messages.delivery`): which tenant channels
  * it goes through besides in-app, where external messages point, WeCom mentions, and
  * whether external payloads may carry body and data ("full") or only title, kind and
- * link ("summary", the default).
+ * link ("summary", the default), and the key digests group it by.
  */
 export interface DeliverySpec {
   channels: string[];
   link?: string;
   mentions?: { userIds?: string[]; mobiles?: string[]; all?: boolean };
   external?: 'summary' | 'full';
+  /** Digests group by this key (default: the kind). */
+  digestKey?: string;
 }
 
 export function encodeDelivery(spec: DeliverySpec | undefined): string | null {

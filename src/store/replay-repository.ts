@@ -7,8 +7,10 @@
  * - A user's stream is the union of their inbox rows (scope "user") and their tenant's
  *   broadcasts (scope "tenant"), ordered by position (`seq`), never by id: ids are not
  *   commit-ordered, positions are (see outbox/notification-writer.ts).
- * - A broadcast's read-state inbox row has `seq` NULL (inbox-repository.ts); reading
+ * - A broadcast's state inbox row has `seq` NULL (inbox-repository.ts); reading
  *   inbox rows by `seq` keeps it out, so the broadcast is not replayed twice.
+ * - Muted rows (the user opted out of in-app for the kind) are not part of the stream:
+ *   never replayed, never the head, as the relay never pushes them (stream-repository.ts).
  * - Every query is scoped by the caller's (tenant, user): another user's ids match nothing.
  */
 import type { Knex } from 'knex';
@@ -44,6 +46,7 @@ export class ReplayRepository {
       .where('i.tenant_id', who.tenantId)
       .andWhere('i.user_id', who.userId)
       .andWhere('i.seq', '>', afterSeq)
+      .andWhere('i.muted', false)
       .orderBy('i.seq')
       .limit(limit)
       .select(columns);
@@ -60,7 +63,7 @@ export class ReplayRepository {
   /** The id of the newest entry in the user's commit-ordered stream, or null when it is empty. */
   async streamHead(who: Principal): Promise<string | null> {
     const own = (await this.db('notify_inbox')
-      .where({ tenant_id: who.tenantId, user_id: who.userId })
+      .where({ tenant_id: who.tenantId, user_id: who.userId, muted: false })
       .whereNotNull('seq')
       .orderBy('seq', 'desc')
       .first('message_id as id', 'seq')) as { id: string; seq: number | string } | undefined;

@@ -8,6 +8,7 @@ import { InboxRepository } from './inbox-repository.js';
 import { MessageRepository } from './message-repository.js';
 import { migrationSource } from './migration-source.js';
 import { PushSubscriptionRepository } from './push-subscription-repository.js';
+import { PreferenceRepository } from './preference-repository.js';
 import { RecipientRepository } from './recipient-repository.js';
 import { ReplayRepository } from './replay-repository.js';
 import { StreamRepository } from './stream-repository.js';
@@ -41,6 +42,8 @@ export interface Store {
   readonly deliveries: DeliveryRepository;
   readonly channels: ChannelRepository;
   readonly recipients: RecipientRepository;
+  /** Users' preference documents, tenant defaults and kind defaults (read through policy/policy-cache.ts). */
+  readonly preferences: PreferenceRepository;
   readonly pushSubscriptions: PushSubscriptionRepository;
   readonly audit: AuditRepository;
   ping(): Promise<void>;
@@ -70,6 +73,7 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
     deliveries: new DeliveryRepository(db, dialect.name === 'mysql'),
     channels: new ChannelRepository(db),
     recipients: new RecipientRepository(db),
+    preferences: new PreferenceRepository(db),
     pushSubscriptions: new PushSubscriptionRepository(db),
     audit: new AuditRepository(db),
     async ping() {

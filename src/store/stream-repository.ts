@@ -27,6 +27,9 @@ export interface DeliveryWork {
   messageId: string;
   tenantId: string | null;
   scope: string | null;
+  kind: string | null;
+  priority: string | null;
+  createdAt: number | null;
   delivery: unknown;
 }
 
@@ -40,6 +43,13 @@ export interface RecipientReadBound {
   /** Most recipients one message has (MAX_RECIPIENTS of the notify API). */
   perMessage: number;
 }
+
+/**
+ * Whose inbox rows a recipient read returns: `all` of them (the deliveries planner: a
+ * user who muted a kind in-app may still want it by email), or `in-app` ones only, muted
+ * rows left out (the realtime relay: a muted row is stored, never pushed).
+ */
+export type RecipientSet = 'all' | 'in-app';
 
 const countValues = (byMessage: Map<string, string[]>) => {
   let n = 0;
@@ -68,15 +78,33 @@ export class StreamRepository {
 
   /** The external part of the positions after `after`, in order (messages without one included). */
   async readDeliveryWork(after: number, limit: number): Promise<DeliveryWork[]> {
-    const rows: { seq: number | string; message_id: string; tenant_id: string | null; scope: string | null; delivery: unknown }[] =
+    const rows: {
+      seq: number | string;
+      message_id: string;
+      tenant_id: string | null;
+      scope: string | null;
+      kind: string | null;
+      priority: string | null;
+      created_at: number | string | null;
+      delivery: unknown;
+    }[] =
       await this.db('notify_outbox as o')
         .leftJoin('notify_messages as m', 'm.id', 'o.message_id')
         .whereNotNull('o.seq')
         .where('o.seq', '>', after)
         .orderBy('o.seq')
         .limit(limit)
-        .select('o.seq', 'o.message_id', 'm.tenant_id', 'm.scope', 'm.delivery');
-    return rows.map((r) => ({ position: toNumber(r.seq)!, messageId: r.message_id, tenantId: r.tenant_id, scope: r.scope, delivery: r.delivery }));
+        .select('o.seq', 'o.message_id', 'm.tenant_id', 'm.scope', 'm.kind', 'm.priority', 'm.created_at', 'm.delivery');
+    return rows.map((r) => ({
+      position: toNumber(r.seq)!,
+      messageId: r.message_id,
+      tenantId: r.tenant_id,
+      scope: r.scope,
+      kind: r.kind,
+      priority: r.priority,
+      createdAt: toNumber(r.created_at),
+      delivery: r.delivery,
+    }));
   }
 
   /**
@@ -84,32 +112,33 @@ export class StreamRepository {
    * more than `bound.rows` rows: one read when the messages have that few recipients
    * together (the usual case), else `bound.rows / bound.perMessage` messages per read with
    * the event loop turning between reads (a SQLite read is synchronous, and 500
-   * notifications of 1,000 recipients are 500,000 rows).
+   * notifications of 1,000 recipients are 500,000 rows). `set`: whose rows (RecipientSet).
    */
-  async recipientsOf(messageIds: readonly string[], bound?: RecipientReadBound): Promise<Map<string, string[]>> {
-    if (!bound) return this.readRecipients(messageIds);
-    const few = await this.recipientsIfFew(messageIds, bound.rows);
+  async recipientsOf(messageIds: readonly string[], bound?: RecipientReadBound, set: RecipientSet = 'all'): Promise<Map<string, string[]>> {
+    if (!bound) return this.readRecipients(messageIds, undefined, set);
+    const few = await this.recipientsIfFew(messageIds, bound.rows, set);
     if (few) return few;
     const byMessage = new Map<string, string[]>();
     const perRead = Math.max(1, Math.floor(bound.rows / bound.perMessage));
     for (let i = 0; i < messageIds.length; i += perRead) {
       await yieldToEventLoop();
-      for (const [id, users] of await this.readRecipients(messageIds.slice(i, i + perRead))) byMessage.set(id, users);
+      for (const [id, users] of await this.readRecipients(messageIds.slice(i, i + perRead), undefined, set)) byMessage.set(id, users);
     }
     return byMessage;
   }
 
   /** Recipients of personal messages in one read, or null when they are more than `maxRows` together. */
-  async recipientsIfFew(messageIds: readonly string[], maxRows: number): Promise<Map<string, string[]> | null> {
-    const found = await this.readRecipients(messageIds, maxRows + 1);
+  async recipientsIfFew(messageIds: readonly string[], maxRows: number, set: RecipientSet = 'all'): Promise<Map<string, string[]> | null> {
+    const found = await this.readRecipients(messageIds, maxRows + 1, set);
     return countValues(found) <= maxRows ? found : null;
   }
 
-  private async readRecipients(messageIds: readonly string[], limit?: number): Promise<Map<string, string[]>> {
+  private async readRecipients(messageIds: readonly string[], limit: number | undefined, set: RecipientSet): Promise<Map<string, string[]>> {
     const byMessage = new Map<string, string[]>();
     if (messageIds.length === 0) return byMessage;
     const rows: { message_id: string; user_id: string }[] = await this.db('notify_inbox')
       .whereIn('message_id', messageIds)
+      .modify((q) => (set === 'in-app' ? q.where('muted', false) : q))
       .modify((q) => (limit === undefined ? q : q.limit(limit)))
       .select('message_id', 'user_id');
     for (const r of rows) {

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { buildClient } from '../../scripts/build-client.mjs';
 import { createTestBed, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
@@ -19,7 +19,7 @@ export interface BrowserBed {
   gw: RunningGateway;
   browser: Browser;
   contexts: BrowserContext[];
-  newContext(options?: { bypassCSP?: boolean }): Promise<BrowserContext>;
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
@@ -61,12 +61,20 @@ export function demoUrl(gw: RunningGateway, user: string, query = '', tenant = '
   return `${gw.url}/demo?token=${userToken(user, tenant)}${query}`;
 }
 
-/** Opens the demo for a user and waits for the wanted connection state. */
+/** Opens the demo for a user, waits for the wanted connection state and opens the bell (the list lives in its popover). */
 export async function openDemo(context: BrowserContext, url: string, state = 'live'): Promise<Page> {
   const page = await context.newPage();
   await page.goto(url);
   await waitForState(page, state);
+  await openBell(page);
   return page;
+}
+
+/** Clicks the bell unless its popover is already open, and waits for the popover. */
+export async function openBell(page: Page): Promise<void> {
+  const bell = page.locator('[data-testid="notify-bell"]');
+  if ((await bell.getAttribute('aria-expanded')) !== 'true') await bell.click();
+  await page.locator('[data-testid="notify-popover"]').waitFor();
 }
 
 export async function waitForState(page: Page, state: string): Promise<void> {

@@ -9,6 +9,7 @@ import {
   delivered,
   demoUrl,
   listedIds,
+  openBell,
   openDemo,
   readFlags,
   screenshot,
@@ -78,6 +79,7 @@ describe('demo page', () => {
 
     await page.reload();
     await waitForState(page, 'live');
+    await openBell(page);
     const marker = await notifyUser(bed().gw.url, user, 'after reload', { priority: 'high' });
     await waitForListed(page, [...ids, marker]);
     await waitForBadge(page, 3);
@@ -133,6 +135,7 @@ describe('demo page', () => {
 
     await bobPage.reload();
     await waitForState(bobPage, 'live');
+    await openBell(bobPage);
     await waitForListed(bobPage, [bobMarker]);
     expect(await listedIds(bobPage)).toEqual([bobMarker]);
     await screenshot(bobPage, 'demo-isolation-bob');

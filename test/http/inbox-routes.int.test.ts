@@ -67,11 +67,11 @@ describe('GET /api/notifications', () => {
     const shared = await broadcast(tenant, 'shared');
     await client.waitForIds([own, shared]);
     const token = userToken(user, tenant);
-    expect((await api('GET', '/api/notifications/unread-count', token)).body).toEqual({ count: 2 });
+    expect((await api('GET', '/api/notifications/unread-count', token)).body).toEqual({ count: 2, unseen: 2 });
     expect((await api('POST', `/api/notifications/${own}/read`, token)).status).toBe(200);
     const unread = await api('GET', '/api/notifications?unread=1', token);
     expect(unread.body.items.map((n: { id: string }) => n.id)).toEqual([shared]);
-    expect((await api('GET', '/api/notifications/unread-count', token)).body).toEqual({ count: 1 });
+    expect((await api('GET', '/api/notifications/unread-count', token)).body).toEqual({ count: 1, unseen: 1 });
   });
 
   it('rejects a missing or expired token and a forged cursor', async () => {
@@ -111,7 +111,7 @@ describe('marking read', () => {
     const shared = await broadcast(tenant, 'for everyone');
     await a.client.waitForIds([before, shared]);
     expect((await api('POST', `/api/notifications/${shared}/read`, userToken(alice, tenant))).body.changed).toBe(true);
-    expect((await api('GET', '/api/notifications/unread-count', userToken(bob, tenant))).body).toEqual({ count: 1 });
+    expect((await api('GET', '/api/notifications/unread-count', userToken(bob, tenant))).body).toEqual({ count: 1, unseen: 1 });
     const bobList = await api('GET', '/api/notifications', userToken(bob, tenant));
     expect(bobList.body.items).toEqual([expect.objectContaining({ id: shared, read: false })]);
 
@@ -132,7 +132,7 @@ describe('marking read', () => {
     await tab.client.waitFor(() => tab.reads.length === 1, 'read-all echo');
     expect(tab.reads[0]).toMatchObject({ all: true, until: expect.any(String) });
     expect([...tab.reads[0]!.ids].sort()).toEqual([...ids].sort());
-    expect((await api('GET', '/api/notifications/unread-count', token)).body).toEqual({ count: 0 });
+    expect((await api('GET', '/api/notifications/unread-count', token)).body).toEqual({ count: 0, unseen: 0 });
     expect((await api('POST', '/api/notifications/read-all', token)).body).toEqual({ marked: 0 });
   });
 });

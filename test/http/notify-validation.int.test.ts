@@ -51,7 +51,7 @@ const cases: BadCase[] = [
   { name: 'no recipient', body: { title: 't' }, status: 400, code: 'VALIDATION_FAILED', path: 'userId' },
   { name: 'unknown scope', body: { scope: 'everyone', userId: 'a', title: 't' }, status: 400, code: 'VALIDATION_FAILED', path: 'scope' },
   { name: 'title is a number', body: { userId: 'a', title: 42 }, status: 400, code: 'VALIDATION_FAILED', path: 'title' },
-  { name: 'priority "urgent"', body: { userId: 'a', title: 't', priority: 'urgent' }, status: 400, code: 'VALIDATION_FAILED', path: 'priority' },
+  { name: 'priority "critical"', body: { userId: 'a', title: 't', priority: 'critical' }, status: 400, code: 'VALIDATION_FAILED', path: 'priority' },
   { name: 'data is an array', body: { userId: 'a', title: 't', data: [1, 2] }, status: 400, code: 'VALIDATION_FAILED', path: 'data' },
   { name: 'ttlSeconds is a string', body: { userId: 'a', title: 't', ttlSeconds: '60' }, status: 400, code: 'VALIDATION_FAILED', path: 'ttlSeconds' },
   { name: 'userId with whitespace', body: { userId: 'a b', title: 't' }, status: 400, code: 'VALIDATION_FAILED', path: 'userId' },

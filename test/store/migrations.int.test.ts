@@ -17,7 +17,7 @@ describe('migrations', () => {
 
     await Promise.all(stores.map((s) => s.migrate()));
     await stores[0]!.migrate();
-    for (const table of ['notify_messages', 'notify_inbox', 'notify_outbox', 'notify_sequence', 'notify_consumers', 'notify_deliveries']) {
+    for (const table of ['notify_messages', 'notify_inbox', 'notify_outbox', 'notify_sequence', 'notify_consumers', 'notify_deliveries', 'notify_preferences', 'notify_kinds']) {
       expect(await stores[0]!.db.schema.hasTable(table)).toBe(true);
     }
     const applied = await stores[0]!.db('knex_migrations').select('name');
@@ -26,6 +26,7 @@ describe('migrations', () => {
       '20261122_002_write_time_seq',
       '20261130_003_consumers_and_deliveries',
       '20261130_004_audit',
+      '20261201_005_policies',
     ]);
   });
 

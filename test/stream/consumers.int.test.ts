@@ -67,7 +67,7 @@ describe('stream consumers', () => {
     }
     const options = { batchSize: 7, pollMs: 20, leaseRetryMs: 20, maxAttempts: 3 };
     const logger = createLogger('silent');
-    const planners = [1, 2].map(() => new DeliveryPlanner(gw.gateway.store, new LocalLease(), options, logger, () => {}));
+    const planners = [1, 2].map(() => new DeliveryPlanner(gw.gateway.store, gw.gateway.policies, new LocalLease(), options, logger, () => {}));
     planners.forEach((p) => p.start());
     const last = await lastPosition();
     await until(async () => (await cursor('deliveries')) === last, 'the deliveries cursor at the end', 10_000);

@@ -4,6 +4,7 @@
  * stream as the socket replay. The position is the client's `lastAckId`; when the
  * client has none yet (or the gateway no longer knows it) it starts from the head the
  * gateway reports, or from `start` when the user's stream was empty.
+ * Commit order only: there is no out-of-band copy of urgent notifications here.
  */
 import { HttpStatusError } from '../rest-api.js';
 import type { Transport, TransportContext } from './transport.js';

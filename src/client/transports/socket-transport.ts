@@ -10,9 +10,12 @@
  * anything else → a failed attempt. `notify:error` `TOKEN_EXPIRED` (the gateway then
  * disconnects) → refresh the token and reconnect. A token is renewed in place with
  * `auth:refresh` (see `renewToken`).
+ *
+ * `notification` arrives in commit order; `notification:out-of-band` (urgent, at commit,
+ * ahead of the relay) goes to `onOutOfBand`, never to the resume position.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { Notification, ReadInfo, TransportName } from '../types.js';
+import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TransportName } from '../types.js';
 import type { CloseReason, Transport, TransportContext } from './transport.js';
 
 const ACK_BATCH = 500; // the gateway accepts at most 500 ids per notify:ack
@@ -58,8 +61,11 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
     });
     socket.on('disconnect', () => finish('dropped'));
     socket.on('notification', (n: Notification) => ctx.onNotification(n));
+    socket.on('notification:out-of-band', (n: Notification) => ctx.onOutOfBand(n));
     socket.on('notify:synced', (info: { replayed: number; recovered: boolean }) => ctx.onSynced(info));
     socket.on('notification:read', (info: ReadInfo) => ctx.onRead(info));
+    socket.on('notification:seen', (info: SeenInfo) => ctx.onSeen(info));
+    socket.on('notification:archived', (info: ArchivedInfo) => ctx.onArchived(info));
     return {
       close() {
         done = true;

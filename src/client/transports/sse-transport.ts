@@ -9,9 +9,10 @@
  * attempt. `event: error` `TOKEN_EXPIRED` ends the stream → refresh the token and
  * reconnect. There is no `renewToken`: a stream cannot take a new token in place, so the
  * connection manager reopens it (resuming after Last-Event-ID) with the fresh one.
+ * Commit order only: there is no out-of-band copy of urgent notifications here.
  */
 import { SseParser } from '../sse-parser.js';
-import type { Notification, ReadInfo } from '../types.js';
+import type { ArchivedInfo, Notification, ReadInfo, SeenInfo } from '../types.js';
 import type { CloseReason, Transport, TransportContext } from './transport.js';
 
 /** The gateway sends a heartbeat every 15 s; three missed ones mean the stream is gone. */
@@ -61,6 +62,9 @@ export function sseTransport(ctx: TransportContext): Transport {
         if (event.event === 'notification') ctx.onNotification(JSON.parse(event.data) as Notification);
         else if (event.event === 'synced') ctx.onSynced(JSON.parse(event.data) as { replayed: number; recovered: boolean });
         else if (event.event === 'read') ctx.onRead(JSON.parse(event.data) as ReadInfo);
+        // The socket's event names are accepted too, whichever the stream uses for these.
+        else if (event.event === 'seen' || event.event === 'notification:seen') ctx.onSeen(JSON.parse(event.data) as SeenInfo);
+        else if (event.event === 'archived' || event.event === 'notification:archived') ctx.onArchived(JSON.parse(event.data) as ArchivedInfo);
         else if (event.event === 'error' && (JSON.parse(event.data) as { code?: unknown }).code === 'TOKEN_EXPIRED') {
           return finish('unauthorized');
         }

@@ -1,6 +1,6 @@
 /** What the connection manager asks of each step of the fallback chain. */
 import type { RestApi } from '../rest-api.js';
-import type { Notification, ReadInfo, TransportName } from '../types.js';
+import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TransportName } from '../types.js';
 
 /**
  * - `unauthorized`: the gateway refused the token, or closed the connection when it
@@ -25,9 +25,15 @@ export interface TransportContext {
   connectTimeoutMs: number;
   /** Open and delivering; may be called again when the transport changes (long-polling → WebSocket). */
   onOpen(transport: TransportName): void;
+  /** In commit order: the notification becomes the resume position. */
   onNotification(notification: Notification): void;
+  /** Urgent, ahead of commit order (socket only): delivered, but never a resume position. */
+  onOutOfBand(notification: Notification): void;
   onSynced(info: { replayed: number; recovered: boolean }): void;
   onRead(info: ReadInfo): void;
+  /** Echoes of the user's other sessions opening the bell / archiving (socket and SSE only). */
+  onSeen(info: SeenInfo): void;
+  onArchived(info: ArchivedInfo): void;
   /** Called at most once; the transport is already closed. `retryAfterMs` comes with `rate_limited`. */
   onClose(reason: CloseReason, retryAfterMs?: number): void;
 }

@@ -5,7 +5,8 @@
  * Rules:
  * - Body: `{ type: kind, timestamp: ISO now, data: { id, kind, tenantId, title, body, data,
  *   link, priority, createdAt } }`. body/data arrive already nulled unless the notification
- *   is `external: "full"`; they are passed through as they are, never dropped.
+ *   is `external: "full"`; they are passed through as they are, never dropped. A digest
+ *   adds `digest: { key, count, latest: [{ id, kind, title, createdAt }] }` to `data`.
  * - `webhook-id` is the delivery id, the same on every attempt, so receivers dedupe;
  *   `webhook-timestamp` is this attempt's time (the spec's replay guard), and the payload
  *   `timestamp` uses the same instant.
@@ -74,6 +75,7 @@ function eventOf(m: ExternalMessage, now: Date) {
       link: m.link,
       priority: m.priority,
       createdAt: m.createdAt,
+      ...(m.digest && { digest: m.digest }),
     },
   };
 }

@@ -1,0 +1,60 @@
+/**
+ * Out-of-band emits: an urgent notification reaches its recipients' sockets right after
+ * its write commits, from the instance that took the POST, instead of queueing behind
+ * whatever the relay has not emitted yet.
+ *
+ * Rules:
+ * - Only `priority: "urgent"`, and only new notifications (a dedupe hit sends nothing).
+ * - The event is `notification:out-of-band` with the payload of `notification`. The relay
+ *   still emits the same notification as `notification` later, in commit order; that copy
+ *   is the one that moves a client's resume position. A separate event rather than a flag
+ *   on `notification`: a client that knows nothing of it must never take an out-of-band
+ *   id for its `lastAckId`, which would skip every earlier position not yet emitted.
+ * - To the rooms the relay uses: each recipient's user room, except recipients whose row
+ *   is muted, or the tenant room for scope "tenant". The adapter carries the emit to the
+ *   other instances like any other.
+ * - Never held back by a replay (replay-hold.ts), and it moves no socket's resume position.
+ * - Best effort: an emit lost on the way (Redis down) costs only the head start; the
+ *   in-order copy and replay deliver it as before.
+ */
+import type { CommittedWrite } from '../outbox/notification-writer.js';
+import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
+import { toWire, type WireNotification } from '../store/message-codec.js';
+
+export const OUT_OF_BAND_EVENT = 'notification:out-of-band';
+
+export interface OutOfBandEmit {
+  rooms: string[];
+  notification: WireNotification;
+}
+
+/** What to emit out of band for one committed write, in position order. */
+export function outOfBandEmits({ notifications, createdAt }: CommittedWrite): OutOfBandEmit[] {
+  const emits: OutOfBandEmit[] = [];
+  for (const { id, input } of notifications) {
+    if (input.priority !== 'urgent') continue;
+    const muted = new Set(input.mutedUserIds ?? []);
+    const rooms =
+      input.scope === 'tenant'
+        ? [tenantRoom(input.tenantId)]
+        : input.userIds.filter((u) => !muted.has(u)).map((u) => userRoom(input.tenantId, u));
+    if (rooms.length === 0) continue;
+    // Through the row codec, so that the payload is exactly what the relay sends later.
+    const notification = toWire({
+      id,
+      tenant_id: input.tenantId,
+      kind: input.kind,
+      scope: input.scope,
+      title: input.title,
+      body: input.body ?? null,
+      data: input.data ?? null,
+      priority: input.priority,
+      dedupe_key: input.dedupeKey ?? null,
+      seq: null,
+      created_at: createdAt,
+      expires_at: input.ttlSeconds ? createdAt + input.ttlSeconds * 1000 : null,
+    });
+    emits.push({ rooms, notification });
+  }
+  return emits;
+}
