@@ -2,39 +2,23 @@
  * One suite, run per driver: `*.int.test.ts` runs once on SQLite + in-process adapter
  * and once on MySQL/MariaDB + Redis; `*.mysql.test.ts` (several instances, killed
  * connections, outages) only on MySQL + Redis; other tests run once ("unit").
- * Nothing is skipped inside a file: what a machine cannot run is left out here, loudly.
- * In CI (CI=true) everything is included, so unreachable services fail the run.
+ * Nothing is skipped inside a file: what a machine cannot run (a program such as nginx or
+ * chromium, the MySQL/Redis services) is left out here, one line per missing tool saying
+ * how to get it (test/support/requirements.ts finds which files need what).
+ * In CI (CI=true) everything is included, so a missing tool or service fails the run.
  */
-import { spawnSync } from 'node:child_process';
-import { createConnection } from 'node:net';
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
+import { planTestRun, reachable, warnOnce } from './test/support/requirements.js';
 
 const mysqlUrl = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-function reachable(url: string, defaultPort: number): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname, port: Number(port || defaultPort), timeout: 1000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
-
-const hasCommand = (name: string) => spawnSync('sh', ['-c', `command -v "${name}"`]).status === 0;
-
 export default defineConfig(async (): Promise<ViteUserConfig> => {
-  const servicesUp = (await reachable(mysqlUrl, 3306)) && (await reachable(redisUrl, 6379));
+  const [mysqlUp, redisUp] = await Promise.all([reachable(mysqlUrl, 3306), reachable(redisUrl, 6379)]);
   const ci = process.env.CI === 'true';
-  const runMysql = ci || servicesUp;
-  if (!runMysql) {
-    console.warn(`\n!! MySQL/Redis not reachable (${mysqlUrl}, ${redisUrl}): the mysql+redis run is LEFT OUT.\n`);
-  }
-  const runCluster = ci || (servicesUp && hasCommand('nginx') && hasCommand('redis-server'));
-  if (!runCluster) console.warn('\n!! test/deploy/cluster.test.ts LEFT OUT: needs MySQL, nginx and redis-server.\n');
-  const runStartup = ci || (servicesUp && hasCommand('redis-server'));
-  if (!runStartup) console.warn('\n!! test/deploy/startup-deps.test.ts LEFT OUT: needs MySQL and redis-server.\n');
+  const plan = await planTestRun(import.meta.dirname, { mysqlUrl, redisUrl, mysqlUp, redisUp }, ci);
+  if (plan.lines.length > 0) warnOnce(`\n${plan.lines.join('\n')}\n`);
+  const runMysql = plan.runMysql;
   const integration = 'test/**/*.int.test.ts';
   const mysqlOnly = 'test/**/*.mysql.test.ts';
   // Tests that assert latency bounds (healthz ≤ 100 ms during the largest batch) need the
@@ -43,7 +27,7 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
   // right after; TEST_TIMING=only runs just them. Unset: they run with everything else.
   const timing = ['test/http/event-loop-safety.int.test.ts'];
   const timingMode = process.env.TEST_TIMING;
-  if (timingMode === 'skip') console.warn(`\n!! ${timing.join(', ')} deferred to \`npm run test:timing\` (TEST_TIMING=skip).\n`);
+  if (timingMode === 'skip') warnOnce(`\n!! ${timing.join(', ')} deferred to \`npm run test:timing\` (TEST_TIMING=skip).\n`);
   const deferred = timingMode === 'skip' ? timing : [];
   const only = timingMode === 'only';
   return {
@@ -56,17 +40,18 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
           test: {
             name: 'unit',
             include: ['test/**/*.test.ts'],
-            exclude: [
-              integration,
-              mysqlOnly,
-              ...(runCluster ? [] : ['test/deploy/cluster.test.ts']),
-              ...(runStartup ? [] : ['test/deploy/startup-deps.test.ts']),
-            ],
+            exclude: [integration, mysqlOnly, ...plan.exclude],
+            env: plan.env,
           },
         }]),
         {
           extends: true as const,
-          test: { name: 'sqlite', include: only ? timing : [integration], exclude: deferred, env: { TEST_DRIVER: 'sqlite' } },
+          test: {
+            name: 'sqlite',
+            include: only ? timing : [integration],
+            exclude: [...deferred, ...plan.exclude],
+            env: { TEST_DRIVER: 'sqlite', ...plan.env },
+          },
         },
         ...(runMysql
           ? [
@@ -75,8 +60,8 @@ export default defineConfig(async (): Promise<ViteUserConfig> => {
                 test: {
                   name: 'mysql',
                   include: only ? timing : [integration, mysqlOnly],
-                  exclude: deferred,
-                  env: { TEST_DRIVER: 'mysql', TEST_MYSQL_URL: mysqlUrl, TEST_REDIS_URL: redisUrl },
+                  exclude: [...deferred, ...plan.exclude],
+                  env: { TEST_DRIVER: 'mysql', TEST_MYSQL_URL: mysqlUrl, TEST_REDIS_URL: redisUrl, ...plan.env },
                 },
               },
             ]

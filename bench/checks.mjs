@@ -37,7 +37,22 @@ export function checkCounts(result) {
     problems.push(`broadcast: the gateway counts ${bc.rss.socketsSeenByGateway} more sockets, the clients ${bc.rss.sockets}`);
   }
   problems.push(...webhookProblems('webhook', webhook), ...webhookProblems('naive worker webhook', naive?.webhook));
+  problems.push(...urgentProblems('urgent, out of band', result.urgent?.on, true), ...urgentProblems('urgent, in order only', result.urgent?.off, false));
   return problems;
+
+  function urgentProblems(what, u, outOfBand) {
+    if (!u) return [];
+    const found = [];
+    const b = u.backlog;
+    if (b.committed !== b.posted) found.push(notCreated(`${what}, backlog`, b));
+    if (!b.drained) found.push(`${what}: ${b.unique}/${b.committed} of the backlog received`);
+    if (u.urgent.committed !== u.urgent.posted) found.push(`${what}: ${u.urgent.posted - u.urgent.committed} urgent POSTs not 201 (${u.urgent.firstError})`);
+    if (u.urgent.unique !== u.urgent.committed) found.push(`${what}: ${u.urgent.unique}/${u.urgent.committed} urgent received`);
+    if (u.urgent.duplicates > 0 || b.duplicates > 0) found.push(`${what}: ${u.urgent.duplicates + b.duplicates} duplicates`);
+    if (outOfBand && u.urgent.early === 0) found.push(`${what}: no urgent notification came out of band`);
+    if (!outOfBand && u.urgent.early > 0) found.push(`${what}: ${u.urgent.early} came out of band with URGENT_OUT_OF_BAND=false`);
+    return found;
+  }
 
   function webhookProblems(what, w) {
     if (!w) return [];

@@ -25,7 +25,7 @@ const workerUrl = new URL('./client-worker.mjs', import.meta.url);
  * bounded time instead of hanging on 20 s timeouts one after the other.
  */
 export async function startClientPool({
-  urls, clients, workers, parallel = 50, tenant = TENANT, user = userId, connectWithinMs = Infinity,
+  urls, clients, workers, parallel = 50, tenant = TENANT, user = userId, connectWithinMs = Infinity, outOfBand = false,
 }) {
   const threads = Array.from({ length: Math.max(1, Math.min(workers, clients)) }, () => rpcWorker(new Worker(workerUrl)));
   const close = onCleanup(async () => {
@@ -37,7 +37,7 @@ export async function startClientPool({
     shares[i % threads.length].push({ url: urls[i % urls.length], token: tokenFor(user(i), tenant) });
   }
   const deadline = now() + connectWithinMs;
-  const results = await Promise.all(threads.map((t, i) => t.call('connect', { clients: shares[i], parallel, deadline })));
+  const results = await Promise.all(threads.map((t, i) => t.call('connect', { clients: shares[i], parallel, deadline, outOfBand })));
   const connected = results.reduce((sum, r) => sum + r.connected, 0);
   const failed = results.reduce((sum, r) => sum + r.failed + r.notTried, 0);
   const all = (cmd, args) => Promise.all(threads.map((t) => t.call(cmd, args)));
@@ -98,6 +98,8 @@ function sumCounts(parts) {
     unique: parts.reduce((s, p) => s + p.unique, 0),
     duplicates: parts.reduce((s, p) => s + p.duplicates, 0),
     stray: parts.reduce((s, p) => s + p.stray, 0),
+    early: parts.reduce((s, p) => s + p.early, 0),
+    followed: parts.reduce((s, p) => s + p.followed, 0),
   };
 }
 

@@ -18,6 +18,7 @@ const FULL = {
   webhookCount: 20_000, webhookNaiveCount: 1_000, webhookWarmup: 200,
   warmup: 300, settleMs: 1000, drainMs: 20_000, batchDrainMs: 60_000, broadcastConnectMs: 120_000, broadcastTimeoutMs: 10_000,
   webhookDrainMs: 120_000,
+  urgentBacklog: 50_000, urgentBacklogClients: 100, urgentEveryMs: 100,
 };
 const SMOKE = {
   clients: 20, count: 30, rate: 50, postMode: 'auto', duration: 1, concurrency: 4,
@@ -26,6 +27,7 @@ const SMOKE = {
   webhookCount: 40, webhookNaiveCount: 10, webhookWarmup: 10,
   warmup: 10, settleMs: 200, drainMs: 5_000, batchDrainMs: 10_000, broadcastConnectMs: 10_000, broadcastTimeoutMs: 5_000,
   webhookDrainMs: 10_000,
+  urgentBacklog: 1_000, urgentBacklogClients: 10, urgentEveryMs: 20,
 };
 /** The issue's latency target: p99 POST→receipt at 2,000 notifications/s with 5,000 clients (10 s of load). */
 const SCALE = { clients: 5000, rate: 2000, count: 20_000 };
@@ -40,6 +42,7 @@ const NUMERIC = {
   'batch-size': 'batchSize', 'batch-lanes': 'batchLanes', missed: 'missed', workers: 'workers',
   'broadcast-clients': 'broadcastClients', 'broadcast-rounds': 'broadcastRounds',
   'webhook-count': 'webhookCount', 'webhook-naive-count': 'webhookNaiveCount',
+  'urgent-backlog': 'urgentBacklog', 'urgent-backlog-clients': 'urgentBacklogClients', 'urgent-every': 'urgentEveryMs',
 };
 /** May be 0: skips what they count. */
 const ZERO_ALLOWED = ['broadcastClients', 'webhookCount', 'webhookNaiveCount'];
@@ -65,6 +68,10 @@ export const USAGE = `npm run bench -- [options]
   --webhook-naive-count N  the same on the naive pass's fresh gateways with DELIVERY_CLAIM_BATCH=1
                            DELIVERY_CONCURRENCY=1 (one claim, one send at a time); 0 skips it (${FULL.webhookNaiveCount.toLocaleString('en-US')})
   --webhook-only           only the webhook phase (and its naive run): no clients, no other phase
+  --urgent-only            only the urgent phase (urgent-latency.mjs): urgent POST→receipt while a backlog of
+                           --urgent-backlog (${FULL.urgentBacklog.toLocaleString('en-US')}) low ones drains to --urgent-backlog-clients (${FULL.urgentBacklogClients})
+                           sockets, one urgent POST every --urgent-every (${FULL.urgentEveryMs}) ms; on fresh gateways with
+                           out-of-band emits on, then with URGENT_OUT_OF_BAND=false
   --missed M               replay: notifications missed before reconnecting (${FULL.missed})
   --workers W              client worker threads (more are added for broadcast sockets)
   --scale                  the latency target: --clients ${SCALE.clients} --rate ${SCALE.rate} --count ${SCALE.count}
@@ -89,6 +96,7 @@ export function parseOptions(argv) {
       'no-build': { type: 'boolean', default: false },
       'no-naive': { type: 'boolean', default: false },
       'webhook-only': { type: 'boolean', default: false },
+      'urgent-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -105,6 +113,7 @@ export function parseOptions(argv) {
     build: !values['no-build'],
     naive: !values['no-naive'],
     webhookOnly: values['webhook-only'],
+    urgentOnly: values['urgent-only'],
   };
   for (const [flag, key] of Object.entries(NUMERIC)) {
     if (values[flag] === undefined) continue;
@@ -114,6 +123,7 @@ export function parseOptions(argv) {
     opts[key] = key === 'duration' || key === 'rate' ? n : Math.round(n);
   }
   if (opts.webhookOnly && opts.webhookCount === 0) throw new Error('--webhook-only with --webhook-count 0 measures nothing');
+  if (opts.webhookOnly && opts.urgentOnly) throw new Error('--webhook-only and --urgent-only exclude each other');
   if (opts.batchSize > MAX_BATCH_ITEMS) throw new Error(`--batch-size must be at most ${MAX_BATCH_ITEMS} (the gateway's limit)`);
   if (values['post-mode'] !== undefined) {
     if (!POST_MODES.includes(values['post-mode'])) throw new Error(`--post-mode must be one of ${POST_MODES.join(', ')}`);

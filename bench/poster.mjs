@@ -43,9 +43,9 @@ export function createPoster({ urls, apiKey, tenantId, maxSockets }) {
     });
   }
 
-  /** One notification for `userId`, tagged with phase `ph`; resolves to { status, id }. */
-  async function post(userId, ph) {
-    const res = await send(SINGLE_PATH, { tenantId, userId, title: 'bench', data: { t: now(), ph } });
+  /** One notification for `userId`, tagged with phase `ph`; `extra` goes into the body (e.g. a priority); resolves to { status, id }. */
+  async function post(userId, ph, extra = {}) {
+    const res = await send(SINGLE_PATH, { tenantId, userId, title: 'bench', data: { t: now(), ph }, ...extra });
     return { status: res.status, id: res.status === 201 ? res.body.id : null, error: res.error };
   }
 

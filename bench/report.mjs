@@ -10,7 +10,9 @@ const groupCommits = (ing) =>
 export function formatSetup(result, opts) {
   const processes = `${result.instances} process${result.instances > 1 ? 'es' : ''}`;
   const load = result.loadavg ? `; load average ${result.loadavg.map((l) => l.toFixed(2)).join(' ')}` : '';
-  const clients = opts.webhookOnly ? 'no clients: webhook phase only' : `${opts.clients} clients`;
+  const clients = opts.webhookOnly ? 'no clients: webhook phase only'
+    : opts.urgentOnly ? `urgent phase only: ${opts.urgentBacklogClients} backlog clients`
+    : `${opts.clients} clients`;
   const lines = [`== ${result.label}  (${processes}, ${clients}${load})`];
   if (result.skipped) return [...lines, `   SKIPPED: ${result.skipped}`].join('\n');
   if (result.error) lines.push(`   FAILED: ${result.error}`);
@@ -64,12 +66,30 @@ export function formatSetup(result, opts) {
     }
   }
   if (naive && naive.available === false) row('naive path', `not compared: ${naive.reason}`);
+  if (result.urgent) urgentRows(row, result.urgent);
   if (result.webhook) webhookRows(row, 'webhook', result.webhook);
   if (naive?.webhook) {
     webhookRows(row, 'naive worker webhook', naive.webhook);
     if (naive.webhookRatio !== null) row('webhook deliveries/s, worker ÷ naive worker', times(naive.webhookRatio));
   }
   return lines.join('\n');
+}
+
+/** One row per mode (out of band on, off), then the comparison. */
+function urgentRows(row, { on, off, ratio }) {
+  for (const [mode, u] of [['out of band', on], ['in order only', off]]) {
+    if (!u) continue;
+    const b = u.backlog;
+    const drain = b.drained ? `all received ${s(b.drainMsAfterLastPost)} after the last POST` : `${int(b.unique)}/${int(b.committed)} received`;
+    row(`urgent POST→receipt, ${mode}`, `p50 ${ms(u.urgent.p50)}  p95 ${ms(u.urgent.p95)}  max ${ms(u.urgent.max)}`,
+      `${u.urgent.unique}/${u.urgent.committed} urgent, one every ${u.urgent.everyMs} ms; ${u.urgent.early} first out of band, ` +
+        `${u.urgent.followed} in-order copies after; backlog ${int(b.committed)} low posted in ${s(b.ingestMs)}, ${drain}, ` +
+        `low p50 ${ms(b.latency.p50)}; gateway CPU ${ms(u.gatewayCpuMsPerNotification)} per notification`);
+  }
+  if (ratio) {
+    row('urgent, in order only ÷ out of band', `p50 ${times(ratio.p50)}, p95 ${times(ratio.p95)}`,
+      `gateway CPU per notification out of band ÷ in order only ${ratio.cpu.toFixed(2)}`);
+  }
 }
 
 const pendingText = (p) => (p.samples ? `mean ${int(p.mean)}, max ${int(p.max)}` : 'not sampled');
@@ -116,7 +136,7 @@ function median(values) {
 
 /** One column per setup, for the README's "Performance" table. */
 export function formatSummary(results, opts) {
-  const ran = results.filter((r) => !r.skipped && (r.latency || r.webhook));
+  const ran = results.filter((r) => !r.skipped && (r.latency || r.webhook || r.urgent));
   if (ran.length === 0) return '';
   const cells = (fn) =>
     ran.map((r) => {
@@ -132,6 +152,7 @@ export function formatSummary(results, opts) {
   const rows = [
     ['', ...ran.map((r) => r.name)],
     ...(inApp ? inAppRows(cells, opts) : []),
+    ...(ran.some((r) => r.urgent) ? urgentSummaryRows(cells, opts) : []),
     ...(webhook ? [
       [`webhook deliveries/s (${int(opts.webhookCount)}, first POST → last receipt)`,
         ...cells((r) => (r.webhook.received.all ? int(r.webhook.perSec) : 'NOT all'))],
@@ -151,6 +172,18 @@ export function formatSummary(results, opts) {
   const line = (row) => `| ${row.map((v, c) => String(v).padEnd(widths[c])).join(' | ')} |`;
   const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
   return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
+}
+
+function urgentSummaryRows(cells, opts) {
+  const p = (u) => `${ms(u.urgent.p50)} / ${ms(u.urgent.p95)} / ${ms(u.urgent.max)}`;
+  return [
+    [`urgent POST→receipt p50 / p95 / max, ${int(opts.urgentBacklog)} low draining: out of band`, ...cells((r) => p(r.urgent.on))],
+    ['  in order only (URGENT_OUT_OF_BAND=false)', ...cells((r) => p(r.urgent.off))],
+    ['  backlog all received after the last POST (on / off)',
+      ...cells((r) => [r.urgent.on, r.urgent.off].map((u) => (u.backlog.drained ? s(u.backlog.drainMsAfterLastPost) : 'NOT')).join(' / '))],
+    ['  gateway CPU per notification (on / off)',
+      ...cells((r) => `${r.urgent.on.gatewayCpuMsPerNotification.toFixed(3)} / ${r.urgent.off.gatewayCpuMsPerNotification.toFixed(3)} ms`)],
+  ];
 }
 
 function inAppRows(cells, opts) {

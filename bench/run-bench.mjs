@@ -73,7 +73,9 @@
  * `--webhook-count` narrow it.
  *
  * Results: a table per setup, a summary table, and JSON in bench/results/<timestamp>.json
- * (or --out DIR). --smoke shrinks every number so a run takes seconds (CI keeps it alive).
+ * (or --out DIR); the summary table also as Markdown in latest.md there, for the README.
+ * While a phase runs, a progress line every 5 s (progress.mjs; BENCH_PROGRESS_MS).
+ * --smoke shrinks every number so a run takes seconds (CI keeps it alive).
  * Exit code 1 when a setup that ran failed; skipped setups do not fail the run.
  */
 import { spawnSync } from 'node:child_process';
@@ -89,7 +91,10 @@ import { API_KEY, SETUPS, servicesProblem, startSetup } from './gateways.mjs';
 import { parseOptions } from './options.mjs';
 import { connectIdle, ingest, latency, replay, warmUp } from './phases.mjs';
 import { createPoster } from './poster.mjs';
+import { writeMarkdown } from './markdown.mjs';
+import { countPosts, createProgress } from './progress.mjs';
 import { formatSetup, formatSummary } from './report.mjs';
+import { compareUrgent, urgentBehindBacklog } from './urgent-latency.mjs';
 import { webhookDeliveries } from './webhook-deliveries.mjs';
 
 /** The naive delivery worker: one claim transaction for one row, one send in flight, per instance. */
@@ -100,6 +105,7 @@ async function runSetup(name, opts, servicesDown) {
   const base = { name, label: SETUPS[name].label, instances: SETUPS[name].instances };
   if (SETUPS[name].services && servicesDown) return { ...base, skipped: servicesDown };
   const result = { ...base, loadavg: loadavg() };
+  if (opts.urgentOnly) return urgentSetup(name, opts, result);
   try {
     // Results are stored as each phase ends, so a failure still reports what was measured.
     await withSetup(name, {}, opts, async (ctx) => {
@@ -107,13 +113,15 @@ async function runSetup(name, opts, servicesDown) {
         result.rss = ctx.rss;
         // First, so that its RSS figure, like the one for --clients, is taken on a gateway
         // whose heap no load phase has grown yet (freed heap would be reused by the sockets).
-        if (opts.broadcastClients > 0) result.broadcast = await broadcast(ctx);
-        result.latency = await latency(ctx);
-        Object.assign(result, await ingest(ctx));
-        result.batch = await batchIngest(ctx);
-        result.replay = await replay(ctx);
+        if (opts.broadcastClients > 0) result.broadcast = await ctx.progress.run('broadcast', () => broadcast(ctx));
+        result.latency = await ctx.progress.run('latency', () => latency(ctx));
+        Object.assign(result, await ctx.progress.run('ingest', () => ingest(ctx)));
+        result.batch = await ctx.progress.run('batch ingest', () => batchIngest(ctx));
+        result.replay = await ctx.progress.run('replay', () => replay(ctx));
       }
-      if (opts.webhookCount > 0) result.webhook = await webhookDeliveries(ctx);
+      if (opts.webhookCount > 0) {
+        result.webhook = await ctx.progress.run('webhooks', () => webhookDeliveries(ctx), { count: opts.webhookCount });
+      }
     });
     // The same ingest phases, same clients, on fresh gateways that write one transaction
     // per notification; and the webhook phase with the naive delivery worker.
@@ -122,14 +130,18 @@ async function runSetup(name, opts, servicesDown) {
       const env = { WRITE_BATCHING: 'false', ...(naiveWebhook && NAIVE_WORKER_ENV) };
       await withSetup(name, env, { ...opts, settleMs: 0 }, async (ctx) => {
         if (!opts.webhookOnly) {
-          await warmUp(ctx); // the batched ingest ran after the latency phase's POSTs
-          const naive = await ingest(ctx);
-          naive.batch = await batchIngest(ctx);
+          await ctx.progress.run('warm-up', () => warmUp(ctx)); // the batched ingest ran after the latency phase's POSTs
+          const naive = await ctx.progress.run('ingest', () => ingest(ctx));
+          naive.batch = await ctx.progress.run('batch ingest', () => batchIngest(ctx));
           result.naive = compareWithNaive(result, naive);
         }
         if (naiveWebhook) {
           result.naive ??= {};
-          result.naive.webhook = await webhookDeliveries(ctx, { count: opts.webhookNaiveCount, worker: NAIVE_WORKER });
+          result.naive.webhook = await ctx.progress.run(
+            'webhooks',
+            () => webhookDeliveries(ctx, { count: opts.webhookNaiveCount, worker: NAIVE_WORKER }),
+            { count: opts.webhookNaiveCount },
+          );
           result.naive.webhookRatio = result.webhook?.received.all && result.naive.webhook.received.all
             ? result.webhook.perSec / result.naive.webhook.perSec
             : null;
@@ -142,15 +154,38 @@ async function runSetup(name, opts, servicesDown) {
   return result;
 }
 
+/**
+ * --urgent-only: the urgent phase (urgent-latency.mjs) on fresh gateways with out-of-band
+ * emits on, then on fresh ones with URGENT_OUT_OF_BAND=false, the way without them.
+ */
+async function urgentSetup(name, opts, result) {
+  try {
+    await withSetup(name, {}, opts, async (ctx) => {
+      result.urgent = { on: await urgentBehindBacklog(ctx) };
+    });
+    await withSetup(name, { URGENT_OUT_OF_BAND: 'false' }, opts, async (ctx) => {
+      result.urgent.off = await urgentBehindBacklog(ctx);
+    });
+    result.urgent.ratio = compareUrgent(result.urgent.on, result.urgent.off);
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
+  }
+  return result;
+}
+
 /** Fresh gateways (and store) + the idle clients connected; everything stopped afterwards. */
 async function withSetup(name, env, opts, measure) {
   const setup = await startSetup(name, env);
   try {
-    const poster = createPoster({ urls: setup.urls, apiKey: API_KEY, tenantId: TENANT, maxSockets: Math.max(64, opts.concurrency) });
-    onCleanup(async () => poster.close());
-    // The webhook phase alone needs no clients (it posts to users nobody is connected as).
-    const { pool, rss } = opts.webhookOnly ? {} : await connectIdle({ setup, opts });
-    await measure({ setup, pool, poster, opts, rss });
+    const plain = createPoster({ urls: setup.urls, apiKey: API_KEY, tenantId: TENANT, maxSockets: Math.max(64, opts.concurrency) });
+    onCleanup(async () => plain.close());
+    // Counts what is posted, for the progress lines of the long phases.
+    const { poster, counts } = countPosts(plain);
+    const progress = createProgress(Object.keys(env).length > 0 ? `${name} naive` : name, { setup, opts }, counts);
+    // The webhook phase alone needs no clients (it posts to users nobody is connected as);
+    // the urgent phase connects its own.
+    const { pool, rss } = opts.webhookOnly || opts.urgentOnly ? {} : await progress.run('connect clients', () => connectIdle({ setup, opts }));
+    await measure({ setup, pool, poster, opts, rss, progress });
   } catch (error) {
     const deaths = setup.deaths().map((death) => `\n   gateway ${death}`).join('');
     throw new Error(`${error instanceof Error ? error.message : String(error)}${deaths}`);
@@ -190,6 +225,7 @@ function compareWithNaive(batched, naive) {
  * drain bound, connecting the clients at a conservative 100/s.
  */
 function setupBudgetMinutes(opts) {
+  if (opts.urgentOnly) return (2 * (60 + opts.urgentBacklog / 1000 + (opts.batchDrainMs + 2 * opts.drainMs) / 1000)) / 60;
   const seconds = 120 + opts.count / opts.rate + 4 * opts.duration + (2 * opts.drainMs + 2 * opts.batchDrainMs) / 1000 +
     (opts.broadcastClients > 0 ? opts.broadcastConnectMs / 1000 + (opts.broadcastRounds * opts.broadcastTimeoutMs) / 1000 : 0) +
     (2 * opts.clients) / 100 +
@@ -243,6 +279,9 @@ async function main() {
   const { out, build, ...options } = opts;
   writeFileSync(file, `${JSON.stringify({ startedAt, finishedAt: new Date(), machine, options, results }, null, 2)}\n`);
   process.stdout.write(`\nresults written to ${file}\n`);
+  const markdown = join(opts.out, 'latest.md');
+  writeMarkdown(markdown, { args: process.argv.slice(2), machine, startedAt, results, summary });
+  process.stdout.write(`summary table as Markdown: ${markdown}\n`);
   return results.some((r) => r.error) ? 1 : 0;
 }
 

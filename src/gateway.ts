@@ -20,6 +20,9 @@ import { deliveryRoutes } from './http/delivery-routes.js';
 import { pushSubscriptionRoutes } from './http/push-subscription-routes.js';
 import { preferenceRoutes } from './http/preference-routes.js';
 import { recipientRoutes } from './http/recipient-routes.js';
+import { deviceRoutes } from './http/device-routes.js';
+import { connectedDevicesOf } from './devices/connected-devices.js';
+import { DeviceLastSeen } from './devices/device-last-seen.js';
 import { healthRoutes } from './http/health-routes.js';
 import { inboxRoutes } from './http/inbox-routes.js';
 import { createStateEcho } from './http/state-echo.js';
@@ -49,6 +52,7 @@ import { withReplayHold } from './realtime/replay-hold.js';
 import { startSlowConsumerGuard } from './realtime/slow-consumer-guard.js';
 import { attachSocketGateway, type GatewayServer, type OutageHandling, type ReplayHooks } from './realtime/socket-gateway.js';
 import { startRetentionSweeper } from './store/retention-sweeper.js';
+import { createTopicFeatures } from './topics/topic-features.js';
 import { createStore, type Store } from './store/store.js';
 import type { ConsumerLease } from './stream/consumer-lease.js';
 import { LocalLease } from './stream/local-lease.js';
@@ -122,8 +126,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     serveClient: false,
     maxHttpBufferSize: MAX_SOCKET_PACKET_BYTES,
     perMessageDeflate: false,
-    pingInterval: 25_000,
-    pingTimeout: 20_000,
+    // Heartbeat: README "Production" says why these defaults and which proxy timeouts match.
+    pingInterval: config.SOCKET_PING_INTERVAL_MS,
+    pingTimeout: config.SOCKET_PING_TIMEOUT_MS,
     // Same origins as the REST routes (http/cors.ts); none: no CORS headers.
     ...(config.CORS_ORIGINS.length > 0 && { cors: { origin: [...config.CORS_ORIGINS], credentials: true } }),
   });
@@ -145,6 +150,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const limitsRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
   limitsRedis?.on('error', (err: Error) => logger.warn({ err: err.message, role: 'limits' }, 'redis connection error'));
   const drivers = createChannelDrivers(config, limitsRedis);
+  const checkApiKey = createApiKeyChecker(config.NOTIFY_API_KEYS);
+  // Topics, transient emits and presence (shared through Redis when there is one).
+  const topics = await createTopicFeatures({ config, io, redis: limitsRedis, metrics, logger, checkApiKey });
   const recipientLimits = await openRecipientLimits(config, logger);
   const worker = config.DELIVERY_WORKER
     ? new DeliveryWorker(
@@ -231,10 +239,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   }, (size) => metrics.writeBatchSize.observe(size));
   const notifyDeps: NotifyDeps = {
     submit: config.WRITE_BATCHING ? (input, group) => batcher.submit(input, group) : (input) => writer.write(input),
-    checkApiKey: createApiKeyChecker(config.NOTIFY_API_KEYS),
+    checkApiKey,
     metrics,
     limits: await createNotifyLimiter(config, metrics, logger),
     fanoutPerRequest: config.FANOUT_PER_REQUEST,
+    emitTransient: topics.emitTransient,
     policies,
     ...(config.AUDIT_KINDS.length > 0 && { audit: createNotifyAudit(auditedKinds(config.AUDIT_KINDS), store.audit, logger) }),
   };
@@ -244,6 +253,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const connectionLimits = await createConnectionLimits(config, metrics, logger);
   outageHandling = attachSocketGateway({
     io,
+    topics: topics.sessions,
     store,
     verifyToken,
     metrics,
@@ -252,6 +262,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3600_000,
     replayPageSize: config.REPLAY_PAGE_SIZE,
     ...(options.hooks?.replay ? { hooks: options.hooks.replay } : {}),
+    devices: new DeviceLastSeen(store.devices, logger),
   });
 
   const stateEcho = createStateEcho(io, config.REDIS_URL !== undefined);
@@ -296,6 +307,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         audit: store.audit,
       }),
       recipientRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, recipients: store.recipients, audit: store.audit }),
+      deviceRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, devices: store.devices, connectedDevices: connectedDevicesOf(io) }),
       preferenceRoutes({
         checkApiKey: notifyDeps.checkApiKey,
         verifyToken,
@@ -313,6 +325,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         vapidPublicKey: drivers.has('webpush') ? (config.VAPID_PUBLIC_KEY ?? null) : null,
       }),
       streams.router,
+      topics.router,
       sdkRoutes({ demoPage: config.DEMO_PAGE }),
     ],
     metrics,
@@ -342,6 +355,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         httpServer.listen(port, host, () => resolve());
       });
       relay.start();
+      topics.start();
       planner.start();
       worker?.start();
       stopGuard ??= startSlowConsumerGuard(
@@ -373,6 +387,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       streams.closeAll();
       await closeHttp(io, httpServer);
       await fanout.close();
+      await topics.close();
       await limitsRedis?.quit().catch(() => limitsRedis.disconnect());
       await notifyDeps.limits?.close();
       await recipientLimits.close();

@@ -6,6 +6,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { TENANT_ID, type Config } from '../config/config.js';
+import { claimPatterns } from '../topics/topic-names.js';
 
 export interface Principal {
   tenantId: string;
@@ -27,6 +28,8 @@ const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/u;
 export interface VerifiedToken extends Principal {
   /** `exp` in epoch milliseconds; null for a token without `exp`. */
   expiresAt: number | null;
+  /** The `topics` claim: topic patterns the token may subscribe to (topics/topic-names.ts). */
+  topicPatterns?: readonly string[];
 }
 
 export type TokenVerifier = (token: unknown) => VerifiedToken;
@@ -56,7 +59,9 @@ export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWT_PUB
     const tenantId = claims.tid ?? 'default';
     if (typeof claims.sub !== 'string' || !USER_ID.test(claims.sub)) throw new AuthError('bad_claims');
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw new AuthError('bad_claims');
-    return { tenantId, userId: claims.sub, expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null };
+    const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : null;
+    const topicPatterns = claimPatterns(claims.topics);
+    return { tenantId, userId: claims.sub, expiresAt, ...(topicPatterns.length > 0 && { topicPatterns }) };
   };
 }
 

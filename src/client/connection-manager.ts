@@ -27,7 +27,7 @@
  */
 import { backoffDelay, refreshDelayMs, tokenExpiry } from './support.js';
 import type { TokenSource } from './rest-api.js';
-import type { ArchivedInfo, ClientError, ConnectionState, Notification, ReadInfo, SeenInfo, TransportName } from './types.js';
+import type { ArchivedInfo, ClientError, ConnectionState, Notification, ReadInfo, SeenInfo, TopicAck, TransportName } from './types.js';
 import type { CloseReason, Transport, TransportContext, TransportFactory } from './transports/transport.js';
 
 export interface ManagerOptions {
@@ -38,12 +38,14 @@ export interface ManagerOptions {
   maxAttempts: number;
   failuresBeforeFallback: number;
   upgradeAfterMs: number;
-  context: Pick<TransportContext, 'url' | 'path' | 'api' | 'fetch' | 'pollIntervalMs' | 'connectTimeoutMs'>;
+  context: Pick<TransportContext, 'url' | 'path' | 'api' | 'fetch' | 'pollIntervalMs' | 'connectTimeoutMs' | 'deviceId'>;
   /** The resume position for the user this token names. */
   lastAckId(token: string): string | null;
+  /** Topics every new connection asks for (topic-subscriptions.ts). */
+  topics?(): readonly string[];
   onNotification(notification: Notification, transport: TransportName): void;
   onOutOfBand?(notification: Notification, transport: TransportName): void;
-  onSynced(info: { replayed: number; recovered: boolean }, transport: TransportName): void;
+  onSynced(info: { replayed: number; recovered: boolean; topics?: TopicAck }, transport: TransportName): void;
   onRead(info: ReadInfo): void;
   onSeen?(info: SeenInfo): void;
   onArchived?(info: ArchivedInfo): void;
@@ -92,6 +94,11 @@ export class ConnectionManager {
     this.transport?.ack?.(ids);
   }
 
+  /** An event with an ack over the open transport; null when it has no such channel (or none is open). */
+  request(event: string, payload: unknown): Promise<unknown> | null {
+    return this.transport?.request?.(event, payload) ?? null;
+  }
+
   private readonly wentOffline = () => {
     this.teardown();
     this.options.onState('offline');
@@ -138,6 +145,7 @@ export class ConnectionManager {
       ...this.options.context,
       token,
       lastAckId: this.options.lastAckId(token),
+      topics: this.options.topics?.() ?? [],
       onOpen: (name) => live() && this.opened(name),
       onNotification: (n) => live() && this.options.onNotification(n, this.current ?? 'websocket'),
       onOutOfBand: (n) => live() && this.options.onOutOfBand?.(n, this.current ?? 'websocket'),

@@ -226,6 +226,8 @@ export class NotificationCenter {
   }
 
   private delivered(notification: Notification, meta: DeliveryMeta): void {
+    // Live-only ones (progress, typing) are in no history: the app hears of them, the list does not.
+    if (meta.transient) return this.options.onNotification?.(notification, meta);
     if (!this.items.has(notification.id)) {
       this.items.set(notification.id, { ...notification, read: false, seen: false, archived: false });
       this.count += 1;

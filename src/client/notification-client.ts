@@ -27,7 +27,9 @@
  *    without a server echo (REST polling). Applying one twice changes nothing.
  */
 import { ConnectionManager } from './connection-manager.js';
+import { deviceIdFor } from './device-id.js';
 import { OutOfBandIds } from './out-of-band-ids.js';
+import { TopicSubscriptions, type TopicHandler } from './topic-subscriptions.js';
 import { RestApi, TokenSource, type Counts, type HistoryPage, type ListOptions } from './rest-api.js';
 import { Emitter, RecentIds, defaultStorage, memoryStorage, tokenSubject } from './support.js';
 import { pollTransport } from './transports/poll-transport.js';
@@ -44,6 +46,7 @@ import type {
   NotificationClientOptions,
   ReadInfo,
   SeenInfo,
+  TopicAck,
   TransportName,
 } from './types.js';
 
@@ -58,6 +61,7 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
   private readonly storage: CursorStorage;
   private readonly recent: RecentIds;
   private readonly outOfBand: OutOfBandIds;
+  private readonly topics = new TopicSubscriptions((event, payload) => this.manager.request(event, payload));
   private readonly ackDelayMs: number;
   private cursorKey: string | null = null;
   private cursor: string | null = null;
@@ -93,12 +97,15 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
         fetch: fetchImpl,
         pollIntervalMs: options.pollIntervalMs ?? 5_000,
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+        deviceId: deviceIdFor(this.storage, options.deviceId),
       },
       lastAckId: (token) => this.positionFor(token),
+      topics: () => this.topics.list(),
       onNotification: (n, transport) => this.deliver(n, transport),
       onOutOfBand: (n, transport) => this.deliverOutOfBand(n, transport),
       onSynced: (info, transport) => {
         this.synced = true;
+        if (info.topics) this.topics.synced(info.topics);
         this.emit('synced', { ...info, transport });
       },
       onRead: (info) => this.emit('read', info),
@@ -195,15 +202,54 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
     else this.emit('archived', message.info);
   }
 
+  /**
+   * Topics (topic-subscriptions.ts): `subscribe` resolves with the gateway's verdict;
+   * held topics are asked for again on every reconnect (their missed messages are
+   * replayed with the user's own). Topic messages go to `onTopic` listeners, not to
+   * `notification` (they are not in the user's history).
+   */
+  subscribe(topics: string[]): Promise<TopicAck> {
+    return this.topics.subscribe(topics);
+  }
+
+  unsubscribe(topics: string[]): Promise<void> {
+    return this.topics.unsubscribe(topics);
+  }
+
+  /** Listens to one topic's messages (durable and transient); returns the function that stops it. */
+  onTopic(topic: string, handler: TopicHandler): () => void {
+    return this.topics.on(topic, handler);
+  }
+
+  /**
+   * Transient (live only, its id in no stream) and topic messages (in the stream, no inbox
+   * row) are never acked; a transient one never becomes the resume position.
+   */
+  private deliverUnlisted(notification: Notification, transport: TransportName): boolean {
+    const transient = notification.transient === true;
+    if (!transient && notification.scope !== 'topic') return false;
+    if (this.recent.has(notification.id)) return true;
+    this.recent.add(notification.id);
+    const replayed = notification.replayed === true || !this.synced;
+    if (!transient) {
+      this.cursor = notification.id;
+      if (this.cursorKey) this.storage.set(this.cursorKey, notification.id);
+    }
+    if (notification.scope === 'topic') this.topics.dispatch(notification, { transport, replayed, transient });
+    else this.emit('notification', notification, { transport, replayed: false, outOfBand: false, toast: false, transient: true });
+    return true;
+  }
+
   /** In commit order: becomes the resume position; to the app unless it came out of band before. */
   private deliver(notification: Notification, transport: TransportName): void {
+    if (this.deliverUnlisted(notification, transport)) return;
     const cameEarly = this.outOfBand.take(notification.id);
     if (!cameEarly && this.recent.has(notification.id)) return;
     this.recent.add(notification.id);
     this.cursor = notification.id;
     if (this.cursorKey) this.storage.set(this.cursorKey, notification.id);
     if (cameEarly) return;
-    this.toApp(notification, { transport, replayed: !this.synced, outOfBand: false });
+    this.toApp(notification, { transport, replayed: notification.replayed === true || !this.synced, outOfBand: false });
   }
 
   /** Urgent, ahead of commit order: to the app now; the position waits for the in-order copy. */
@@ -217,7 +263,8 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
   private toApp(notification: Notification, meta: Omit<DeliveryMeta, 'toast'>): void {
     this.pendingAcks.push(notification.id);
     this.ackTimer ??= setTimeout(() => this.flushAcks(), this.ackDelayMs);
-    const toast = notification.priority === 'high' || notification.priority === 'urgent';
+    // A replayed one is old news (missed while away, or unacked on a fresh device): listed, never toasted.
+    const toast = !meta.replayed && (notification.priority === 'high' || notification.priority === 'urgent');
     this.emit('notification', notification, { ...meta, toast });
   }
 

@@ -10,9 +10,20 @@ export interface Notification {
   body: string | null;
   data: Record<string, unknown> | null;
   priority: Priority;
-  scope: 'user' | 'tenant';
+  scope: 'user' | 'tenant' | 'topic';
   tenantId: string;
   createdAt: string;
+  /** Scope "topic": the topics it was sent to (a socket gets it once, for those it subscribed). */
+  topics?: string[];
+  /** Sent to these devices of the user only (`devices` on notify); absent: every device. */
+  devices?: string[];
+  /**
+   * Sent `transient: true`: live only, never stored or replayed. Not a resume position
+   * and not acked (its id is in no stream).
+   */
+  transient?: true;
+  /** Sent by a replay on connect (resumed or fresh device), not live: never worth a toast. */
+  replayed?: true;
 }
 
 /** A history item from the REST notification center. */
@@ -70,6 +81,8 @@ export interface SyncedInfo {
   /** false: the gap could not be replayed (unknown or too old position) — refetch history over REST. */
   recovered: boolean;
   transport: TransportName;
+  /** The gateway's verdict on the topics this connection asked for (socket only). */
+  topics?: TopicAck;
 }
 
 /** `all` + `until`: everything created up to `until` is read. */
@@ -89,8 +102,25 @@ export interface DeliveryMeta {
    * which is then not delivered again.
    */
   outOfBand: boolean;
-  /** Priority high or urgent: worth interrupting the user (a toast, a sound). */
+  /** Live (not replayed) and priority high or urgent: worth interrupting the user (a toast, a sound). */
   toast: boolean;
+  /** Live only (`transient: true`: progress, typing): not stored, not in history, not a resume position. */
+  transient?: boolean;
+}
+
+/** The answer to `client.subscribe`: granted topics, and the denied ones with a reason (`forbidden`, `too_many_topics`, `check_unavailable`, …). */
+export interface TopicAck {
+  granted: string[];
+  denied: { topic: string; reason: string }[];
+}
+
+/** How a topic notification reached `client.onTopic` listeners. */
+export interface TopicDeliveryMeta {
+  transport: TransportName;
+  /** Part of a reconnect replay (before `synced`), as opposed to live. */
+  replayed: boolean;
+  /** Live only (`transient: true`): never replayed, not a resume position. */
+  transient: boolean;
 }
 
 export type ClientErrorCode = 'unauthorized' | 'gave_up' | 'server';
@@ -141,6 +171,11 @@ export interface NotificationClientOptions {
   getToken?: (reason: 'initial' | 'expired') => string | Promise<string>;
   /** `null` keeps the cursor in memory only. @default localStorage when available */
   storage?: CursorStorage | null;
+  /**
+   * This client's device (`auth.deviceId`): notifications sent with `devices` reach only the
+   * devices they name. @default an id generated once and kept in `storage` under `notify:deviceId`
+   */
+  deviceId?: string;
   /** The fallback chain to use, in this order. @default all four */
   transports?: TransportName[];
   /** Socket.IO path. @default "/socket.io" */

@@ -119,6 +119,18 @@ const envSchema = z
     URGENT_OUT_OF_BAND: boolFromEnv.default(true),
     /** A socket whose unsent backlog exceeds this is dropped (it reconnects and replays). @default 4 MiB */
     SOCKET_MAX_BUFFERED_BYTES: intFromEnv(16 * 1024, 1024 ** 3).default(4 * 1024 * 1024),
+    /**
+     * The gateway pings every socket this often. Also the longest a quiet connection stays
+     * silent, so it must stay well under proxy idle timeouts (nginx proxy_read_timeout:
+     * 60 s by default). At least 1 s, which also catches a value given in seconds. @default 25000
+     */
+    SOCKET_PING_INTERVAL_MS: intFromEnv(1000, 300_000).default(25_000),
+    /**
+     * How long a ping waits for its pong before the socket is dropped. Browsers answer from
+     * the socket's message handler, which hidden-tab timer throttling does not delay; this
+     * is slack for a busy or slow client. @default 20000
+     */
+    SOCKET_PING_TIMEOUT_MS: intFromEnv(1000, 120_000).default(20_000),
     /** Per instance; budget instances × this under MySQL max_connections. @default 10 */
     DB_POOL_MAX: intFromEnv(1, 200).default(10),
     /** How long a request waits for a store connection before 503. @default 5000 */
@@ -173,6 +185,22 @@ const envSchema = z
     POLICY_CACHE_ENTRIES: intFromEnv(100, 10_000_000).default(100_000),
     /** Longest a cached preference lives, in case a cross-instance invalidation was lost. @default 60 */
     POLICY_CACHE_TTL_SECONDS: intFromEnv(1, 86_400).default(60),
+
+    // Topics and presence (src/topics/, src/presence/).
+    /** Topics one socket may hold (subscribe), and watch (presence:subscribe); more → denied `too_many_topics`. @default 100 */
+    MAX_TOPICS_PER_SOCKET: intFromEnv(1, 10_000).default(100),
+    /** The back end's subscribe check: POST `{ app, tenantId, userId, topic }` → `{ allow, reason? }`; unset: the token's `topics` claim only. */
+    SUBSCRIBE_CHECK_URL: z.string().regex(/^https?:\/\//, 'must start with http:// or https://').optional(),
+    /** One subscribe check; slower counts as down (denied `check_unavailable`). @default 2000 */
+    SUBSCRIBE_CHECK_TIMEOUT_MS: intFromEnv(50, 60_000).default(2000),
+    /** How long a subscribe check's answer is reused for the same (app, tenant, user, topic). @default 30 */
+    SUBSCRIBE_CHECK_CACHE_SECONDS: intFromEnv(1, 3600).default(30),
+    /** Subscribe-check answers cached per instance. @default 100000 */
+    SUBSCRIBE_CHECK_CACHE_ENTRIES: intFromEnv(100, 10_000_000).default(100_000),
+    /** A killed instance's sockets leave every presence count within this (Redis entries expire; renewed every third of it). @default 10 */
+    PRESENCE_TTL_SECONDS: intFromEnv(1, 3600).default(10),
+    /** Presence watchers get at most one update per topic per interval, and only on change. @default 1000 */
+    PRESENCE_INTERVAL_MS: intFromEnv(100, 60_000).default(1000),
 
     // External delivery (src/delivery/).
     /** Run a delivery worker in this instance (every instance by default). @default true */

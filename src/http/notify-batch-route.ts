@@ -14,6 +14,7 @@ import type { NotificationInput } from '../outbox/notification-writer.js';
 import { HttpError, RETRY_AFTER_SECONDS, errorBody } from './errors.js';
 import { batchJsonBody } from './batch-body.js';
 import { withPolicies } from './notify-policies.js';
+import { sendTransient } from '../topics/transient-emitter.js';
 import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
 import { checkFanoutPerRequest, rateLimitDetails, rateLimitMessage, rateLimited } from './notify-limits.js';
 
@@ -47,12 +48,13 @@ export function notifyBatchRoute(deps: NotifyDeps, isStoreUnavailable: (error: u
     };
     // Validating 500 items of 1,000 recipients takes hundreds of ms: in slices, the event
     // loop turning between them.
-    const prepared: ({ input: NotificationInput } | { error: unknown })[] = [];
+    const prepared: ({ input: NotificationInput; transient: boolean } | { error: unknown })[] = [];
     const slice = new TimeSlice();
     for (const { kind, ...item } of parsed.data.notifications) {
       try {
         checkKind(kind);
-        prepared.push({ input: await withPolicies(deps.policies, toNotificationInput(deps, kind, parseNotifyBody(item), grant)) });
+        const body = parseNotifyBody(item);
+        prepared.push({ input: await withPolicies(deps.policies, toNotificationInput(deps, kind, body, grant)), transient: body.transient === true });
       } catch (error) {
         prepared.push({ error });
       }
@@ -75,6 +77,10 @@ export function notifyBatchRoute(deps: NotifyDeps, isStoreUnavailable: (error: u
           return { status: 429, ...errorBody('RATE_LIMITED', rateLimitMessage(refusedBy), rateLimitDetails(refusedBy)) };
         }
         try {
+          if (p.transient) {
+            const transient = sendTransient(deps.emitTransient, p.input);
+            return { status: transient.status, ...transient.body };
+          }
           const result = await deps.submit(p.input, order);
           if (!result.deduped) written[index] = { id: result.id, input: p.input };
           const { status, body } = answer(deps, p.input.kind, result);

@@ -6,6 +6,7 @@ import type { NotificationInput, WriteResult } from '../outbox/notification-writ
 import { HttpError } from './errors.js';
 import type { NotifyAudit } from './notify-audit.js';
 import type { NotifyLimiter } from './notify-limits.js';
+import type { TransientEmitter } from '../topics/transient-emitter.js';
 import { KIND, MAX_DATA_BYTES, notifyBodySchema, type NotifyBody } from './notify-schema.js';
 
 export interface NotifyDeps {
@@ -24,6 +25,8 @@ export interface NotifyDeps {
   policies?: PolicySource;
   /** FANOUT_PER_REQUEST: most recipients of one request's notifications together; unset: none. */
   fanoutPerRequest?: number;
+  /** `transient: true`: emits live to every instance, stores nothing (topics/transient-emitter.ts); unset: refused. */
+  emitTransient?: TransientEmitter;
 }
 
 export function requireGrant(deps: NotifyDeps, presented: string | undefined): ApiKeyGrant {
@@ -62,8 +65,10 @@ export function toNotificationInput(deps: NotifyDeps, kind: string, body: Notify
   return {
     tenantId,
     kind,
-    scope: body.scope,
-    userIds: body.scope === 'tenant' ? [] : [...new Set(body.userIds ?? [body.userId!])],
+    scope: body.topics !== undefined ? 'topic' : body.scope,
+    userIds: body.scope === 'tenant' || body.topics !== undefined ? [] : [...new Set(body.userIds ?? [body.userId!])],
+    ...(body.topics !== undefined && { topics: [...new Set(body.topics)] }),
+    ...(body.devices !== undefined && { devices: [...new Set(body.devices)] }),
     title: body.title,
     priority: body.priority,
     ...(body.body !== undefined && { body: body.body }),

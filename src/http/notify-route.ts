@@ -4,6 +4,7 @@ import { HttpError } from './errors.js';
 import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
 import { rateLimited } from './notify-limits.js';
 import { withPolicies } from './notify-policies.js';
+import { sendTransient } from '../topics/transient-emitter.js';
 
 export function notifyRoute(deps: NotifyDeps): Router {
   const router = Router();
@@ -19,6 +20,11 @@ export function notifyRoute(deps: NotifyDeps): Router {
     const input = await withPolicies(deps.policies, toNotificationInput(deps, kind, body, grant));
     const admission = await deps.limits?.admit(res, grant, [input]);
     if (admission?.refusedBy) throw rateLimited(res, admission.refusedBy);
+    if (body.transient) {
+      if (req.get('idempotency-key') !== undefined) throw new HttpError('VALIDATION_FAILED', 'a transient notification is never stored: no Idempotency-Key');
+      const transient = sendTransient(deps.emitTransient, input);
+      return void res.status(transient.status).json(transient.body);
+    }
     const result = await deps.submit(input);
     if (!result.deduped) await deps.audit?.afterCommit(grant, [{ id: result.id, input }]);
     const { status, body: payload } = answer(deps, kind, result);

@@ -1,6 +1,9 @@
 /** The body of POST /api/notify/:kind (README "Contract"). */
 import { z } from 'zod';
 import { TENANT_ID } from '../config/config.js';
+import { topicAndTransientIssues } from '../topics/topic-notify-rules.js';
+import { MAX_TOPICS_PER_NOTIFICATION, TOPIC } from '../topics/topic-names.js';
+import { deviceIssues, devicesField } from '../devices/device-targets.js';
 
 export const KIND = /^[a-z][a-z0-9_.:-]{0,63}$/;
 export const MAX_RECIPIENTS = 1000;
@@ -54,6 +57,12 @@ export const notifyBodySchema = z
     external: z.enum(['summary', 'full']).optional(),
     /** Digests group deliveries by this key (default: the kind). */
     digestKey: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'letters, digits, "_", ".", ":" or "-", up to 128').optional(),
+    /** A target instead of users or the tenant: the tenant's subscribers of these topics (topics/). */
+    topics: z.array(z.string().regex(TOPIC, 'a topic: letters, digits, "_", ".", ":" or "-", up to 128')).min(1).max(MAX_TOPICS_PER_NOTIFICATION).optional(),
+    /** Live only: emitted at once, never stored, listed or replayed (topics/transient-emitter.ts). */
+    transient: z.boolean().optional(),
+    /** With `userId`: only these devices of the user (devices/device-targets.ts). */
+    devices: devicesField.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -61,8 +70,8 @@ export const notifyBodySchema = z
     if (body.userId !== undefined && body.userIds !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['userIds'], message: 'give userId or userIds, not both' });
     }
-    if (body.scope === 'user' && !addressed) {
-      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'scope "user" needs userId or userIds' });
+    if (body.scope === 'user' && !addressed && body.topics === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'scope "user" needs userId or userIds (or give topics)' });
     }
     if ((body.mentions !== undefined || body.external !== undefined) && body.channels === undefined) {
       ctx.addIssue({ code: 'custom', path: ['channels'], message: 'mentions and external apply to channels: name at least one' });
@@ -70,6 +79,8 @@ export const notifyBodySchema = z
     if (body.scope === 'tenant' && addressed) {
       ctx.addIssue({ code: 'custom', path: ['scope'], message: 'scope "tenant" goes to the whole tenant: omit userId(s)' });
     }
+    for (const issue of topicAndTransientIssues(body)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of deviceIssues(body)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type NotifyBody = z.infer<typeof notifyBodySchema>;

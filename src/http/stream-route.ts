@@ -41,6 +41,7 @@ import type { Store } from '../store/store.js';
 import { HttpError } from './errors.js';
 import type { StateEcho, StateEventName } from './state-echo.js';
 import { authenticate } from './user-auth.js';
+import { reachesDevice } from '../devices/device-targets.js';
 
 export interface StreamRouteDeps {
   store: Store;
@@ -123,6 +124,11 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
           for await (const page of replayStream(deps.store.replay, who, lastSeq, deps.replayPageSize)) {
             for (const entry of page) {
               if (closed) return sent;
+              // SSE names no device: one sent to some devices of the user is not for it.
+              if (!reachesDevice(entry.notification, null)) {
+                lastSeq = entry.seq;
+                continue;
+              }
               await send(`id: ${entry.notification.id}\nevent: notification\ndata: ${JSON.stringify(entry.notification)}\n\n`);
               lastSeq = entry.seq;
               sent += 1;

@@ -31,8 +31,10 @@ export interface NotificationInput {
   tenantId: string;
   kind: string;
   scope: Scope;
-  /** Distinct recipient user ids; empty for scope "tenant". */
+  /** Distinct recipient user ids; empty for scope "tenant" and "topic". */
   userIds: readonly string[];
+  /** Scope "topic": distinct topics of the tenant; stored once, no inbox rows. */
+  topics?: readonly string[];
   title: string;
   body?: string;
   data?: Record<string, unknown>;
@@ -41,6 +43,8 @@ export interface NotificationInput {
   ttlSeconds?: number;
   /** External channels (planned by the deliveries consumer after commit). */
   delivery?: DeliverySpec;
+  /** Sent to these devices of its one recipient only (devices/device-targets.ts); unset: every device. */
+  devices?: readonly string[];
   /** Recipients whose inbox row is stored muted (their preferences): never pushed to them. */
   mutedUserIds?: readonly string[];
 }

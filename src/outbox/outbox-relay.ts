@@ -27,6 +27,8 @@ import { toNumber, toWire, type WireNotification } from '../store/message-codec.
 import type { Store } from '../store/store.js';
 import { RECIPIENT_ROWS_PER_READ, type StreamEntry } from '../store/stream-repository.js';
 import type { ConsumerLease } from '../stream/consumer-lease.js';
+import { topicRoom } from '../topics/topic-names.js';
+import { deviceRooms } from '../devices/device-targets.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
 
 export interface RelayOptions extends ConsumerLoopOptions {
@@ -150,18 +152,23 @@ export class OutboxRelay {
   }
 
   private async toPublications(entries: StreamEntry[]): Promise<Publication[]> {
-    const personal = entries.filter((e) => e.message !== null && e.message.scope !== 'tenant').map((e) => e.messageId);
+    const personal = entries.filter((e) => e.message?.scope === 'user').map((e) => e.messageId);
     // Muted rows are stored, never pushed: their users are left out of the rooms.
     const byMessage = await this.store.stream.recipientsOf(personal, recipientReads, 'in-app');
     const publications: Publication[] = [];
     const slice = new TimeSlice();
     for (const { message } of entries) {
       if (message === null) continue;
+      const notification = toWire(message);
       const rooms =
         message.scope === 'tenant'
           ? [tenantRoom(message.tenant_id)]
-          : (byMessage.get(message.id) ?? []).map((u) => userRoom(message.tenant_id, u));
-      publications.push({ rooms, notification: toWire(message), expiresAt: toNumber(message.expires_at) });
+          : message.scope === 'topic'
+            ? (notification.topics ?? []).map((topic) => topicRoom(message.tenant_id, topic))
+            : notification.devices !== undefined
+              ? deviceRooms(message.tenant_id, byMessage.get(message.id) ?? [], notification.devices)
+              : (byMessage.get(message.id) ?? []).map((u) => userRoom(message.tenant_id, u));
+      publications.push({ rooms, notification, expiresAt: toNumber(message.expires_at) });
       await slice.pause();
     }
     return publications;

@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { BoundedCache } from '../store/bounded-cache.js';
 import type { PositionSql, WriteStatement } from '../store/dialect.js';
-import { encodeData, encodeDelivery } from '../store/message-codec.js';
+import { encodeData, encodeDelivery, encodeDevices, encodeTopics } from '../store/message-codec.js';
 import type { NotificationInput } from './notification-writer.js';
 
 /** Rows per INSERT: far below SQLite's 32,766 bound variables, small packets for MySQL. */
@@ -29,10 +29,12 @@ interface Table {
 
 const MESSAGES: Table = {
   name: 'notify_messages',
-  columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at', 'delivery'],
+  columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at', 'delivery', 'topics', 'devices'],
 };
 const INBOX: Table = { name: 'notify_inbox', columns: ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at', 'muted'] };
 const OUTBOX: Table = { name: 'notify_outbox', columns: ['message_id', 'seq', 'created_at'] };
+/** Scope "topic": one row per topic, no inbox rows (migrations/…_006_topics.ts). */
+const TOPICS: Table = { name: 'notify_topic_messages', columns: ['tenant_id', 'topic', 'seq', 'message_id', 'created_at'] };
 
 export class PreparedWrite {
   /** The reservation, then the INSERTs: what StoreDialect.runWrite runs as one transaction. */
@@ -56,6 +58,8 @@ export class PreparedWrite {
       now,
       input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
       encodeDelivery(input.delivery),
+      encodeTopics(input.topics),
+      encodeDevices(input.devices),
     ]);
     const inbox = rows.flatMap(({ id, input }, i) => {
       // Muted is a column of the same multi-row INSERT (0/1: better-sqlite3 binds no booleans).
@@ -63,12 +67,14 @@ export class PreparedWrite {
       return input.userIds.map((userId): Knex.Value[] => [input.tenantId, userId, id, seq(i), now, muted?.has(userId) ? 1 : 0]);
     });
     const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now]);
+    const topics = rows.flatMap(({ id, input }, i) => (input.topics ?? []).map((topic): Knex.Value[] => [input.tenantId, topic, seq(i), id, now]));
     this.statements = [
       { sql: positions.reserve, bindings: [rows.length], positionSlots: [] },
       // Messages first, then their inbox and outbox rows: the order every write uses.
       ...this.inserts(MESSAGES, messages),
       ...this.inserts(INBOX, inbox),
       ...this.inserts(OUTBOX, outbox),
+      ...this.inserts(TOPICS, topics),
     ];
   }
 

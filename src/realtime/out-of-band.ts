@@ -19,7 +19,8 @@
  */
 import type { CommittedWrite } from '../outbox/notification-writer.js';
 import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
-import { toWire, type WireNotification } from '../store/message-codec.js';
+import { deviceRooms } from '../devices/device-targets.js';
+import { encodeDevices, toWire, type WireNotification } from '../store/message-codec.js';
 
 export const OUT_OF_BAND_EVENT = 'notification:out-of-band';
 
@@ -37,7 +38,9 @@ export function outOfBandEmits({ notifications, createdAt }: CommittedWrite): Ou
     const rooms =
       input.scope === 'tenant'
         ? [tenantRoom(input.tenantId)]
-        : input.userIds.filter((u) => !muted.has(u)).map((u) => userRoom(input.tenantId, u));
+        : input.devices !== undefined
+          ? deviceRooms(input.tenantId, input.userIds.filter((u) => !muted.has(u)), input.devices)
+          : input.userIds.filter((u) => !muted.has(u)).map((u) => userRoom(input.tenantId, u));
     if (rooms.length === 0) continue;
     // Through the row codec, so that the payload is exactly what the relay sends later.
     const notification = toWire({
@@ -53,6 +56,7 @@ export function outOfBandEmits({ notifications, createdAt }: CommittedWrite): Ou
       seq: null,
       created_at: createdAt,
       expires_at: input.ttlSeconds ? createdAt + input.ttlSeconds * 1000 : null,
+      devices: encodeDevices(input.devices),
     });
     emits.push({ rooms, notification });
   }

@@ -153,6 +153,8 @@ function kindOf(packet: Packet): string {
 function notificationIdOf(packet: Packet): string | null {
   const [event, payload] = packet.data ?? [];
   if (event !== 'notification' || !payload || typeof payload !== 'object') return null;
+  // A transient notification's id is in no stream: never a position to resume from.
+  if ((payload as { transient?: unknown }).transient === true) return null;
   const id = (payload as { id?: unknown }).id;
   return typeof id === 'string' ? id : null;
 }

@@ -13,10 +13,14 @@
  * - Expired notifications (ttlSeconds) are not replayed.
  * - The commit-ordered stream (`streamAfter`) is what the socket replays, for clients
  *   that can only poll: positions are ids resolved to `seq`, never ids compared.
+ * - A socket also replays the topics it holds (auth.topics, authorised like `subscribe`):
+ *   their messages are part of the same stream, in position order. A topic message is
+ *   a valid `lastAckId` within the tenant. SSE and polling replay no topics.
  */
 import type { Principal } from '../auth/user-token.js';
 import { toNumber, toWire, type MessageRow, type WireNotification } from '../store/message-codec.js';
 import type { ReplayRepository } from '../store/replay-repository.js';
+import { reachesDevice } from '../devices/device-targets.js';
 
 export interface StreamEntry {
   seq: number;
@@ -38,16 +42,20 @@ export async function resolveCursor(
   return seq;
 }
 
-/** The user's stream after `afterSeq`, page by page, in commit order, without expired rows. */
+/**
+ * The user's stream after `afterSeq`, page by page, in commit order, without expired rows;
+ * with the messages of `topics` (authorised by the caller) merged in.
+ */
 export async function* replayStream(
   replay: ReplayRepository,
   who: Principal,
   afterSeq: number,
   pageSize: number,
+  topics: readonly string[] = [],
 ): AsyncGenerator<StreamEntry[]> {
   let cursor = afterSeq;
   for (;;) {
-    const rows = await replay.readPage(who, cursor, pageSize);
+    const rows = await replay.readPage(who, cursor, pageSize, topics);
     const now = Date.now();
     const live = rows.filter((row) => !isExpired(row, now));
     if (live.length > 0) yield live.map((row) => ({ seq: toNumber(row.seq) ?? 0, notification: toWire(row) }));
@@ -92,7 +100,8 @@ export async function streamAfter(
   pages: for await (const page of replayStream(replay, who, seq, limit)) {
     for (const entry of page) {
       lastId = entry.notification.id;
-      if (Date.parse(entry.notification.createdAt) >= horizon) items.push(entry.notification);
+      // Polling names no device: one sent to some devices of the user is not for it.
+      if (Date.parse(entry.notification.createdAt) >= horizon && reachesDevice(entry.notification, null)) items.push(entry.notification);
       if (items.length >= limit) break pages;
     }
   }

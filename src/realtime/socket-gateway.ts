@@ -2,12 +2,14 @@
  * The Socket.IO side: handshake auth, rooms, replay on connect, acks.
  *
  * Order on connect (README "Socket.IO"): hold live broadcasts → join the
- * user and tenant rooms → replay the stream after `lastAckId` in commit order → emit
- * `notify:synced` → release what was held, minus what the replay already sent.
+ * user and tenant rooms → replay the stream after `lastAckId` in commit order (no
+ * `lastAckId`: the user's unacked notifications, fresh-replay.ts), each flagged
+ * `replayed: true` → emit `notify:synced` → release what was held, minus what the replay
+ * already sent.
  *
  * Handshake, in this order (limits: src/limits/connection-limits.ts): new connections per
  * client address (`rate_limited`, before any signature check) → the token
- * (`unauthorized`) → sockets per user (`too_many_connections`). A refused handshake
+ * (`unauthorized`) → the device id, if named (`invalid_device_id`) → sockets per user (`too_many_connections`). A refused handshake
  * gets `connect_error` with that message and `data`, then its transport is closed.
  * Connected: every event the client sends is charged to the socket's budget
  * (`RATE_LIMITED`, then `EVENT_FLOOD` and a disconnect); the socket is closed with
@@ -22,14 +24,20 @@ import type { Metrics } from '../metrics/metrics.js';
 import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
 import type { WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
+import type { TopicAccess } from '../topics/topic-authorizer.js';
+import { TOPIC_EVENTS, type TopicSessions, type TopicSocketData } from '../topics/topic-session.js';
 import { lastDeliveredId, recordDelivered, releaseHold, startHold } from './replay-hold.js';
 import { replayStream, resolveCursor } from './replay.js';
+import { unackedStream } from './fresh-replay.js';
+import type { DeviceLastSeen } from '../devices/device-last-seen.js';
+import { deviceRoom, handshakeDevice, reachesDevice } from '../devices/device-targets.js';
 
 export interface ServerToClientEvents {
   notification: (notification: WireNotification) => void;
   /** Urgent, at once, ahead of commit order; the `notification` copy follows in order (out-of-band.ts). */
   'notification:out-of-band': (notification: WireNotification) => void;
-  'notify:synced': (info: { replayed: number; recovered: boolean }) => void;
+  /** `topics`: the verdict on the handshake's `auth.topics`, on the first sync only (topics/topic-session.ts). */
+  'notify:synced': (info: { replayed: number; recovered: boolean; topics?: TopicAccess }) => void;
   /** State echoes to every session of the user (http/state-echo.ts). `all` + `until`: everything created up to `until`. */
   'notification:read': (info: { ids: string[]; all?: true; until?: string }) => void;
   'notification:seen': (info: { ids: string[]; until?: string }) => void;
@@ -47,11 +55,13 @@ export type RefreshResult =
   | { ok: true; expiresAt: string | null }
   | { ok: false; code: 'UNAUTHORIZED' | 'SUBJECT_MISMATCH' | 'VALIDATION_FAILED' | 'RATE_LIMITED' };
 
-export interface SocketData {
+export interface SocketData extends TopicSocketData {
   principal: Principal;
   lastAckId: string | null;
   /** The token's `exp` (epoch ms), moved by `auth:refresh`; null: no deadline. */
   expiresAt: number | null;
+  /** The device the handshake named (devices/device-targets.ts); null: none. */
+  deviceId: string | null;
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -67,6 +77,10 @@ export interface SocketGatewayDeps {
   replayRetentionMs: number;
   replayPageSize: number;
   hooks?: ReplayHooks;
+  /** Records devices' last seen on connect and disconnect; unset: not recorded. */
+  devices?: DeviceLastSeen;
+  /** Topics and presence of each socket; unset: topic events are refused as unknown. */
+  topics?: TopicSessions;
 }
 
 export interface ReplayHooks {
@@ -104,8 +118,9 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
   io.use((socket, next) => {
     try {
       const auth = (socket.handshake.auth ?? {}) as { token?: unknown; lastAckId?: unknown };
-      const { expiresAt, ...principal } = deps.verifyToken(auth.token);
+      const { expiresAt, topicPatterns, ...principal } = deps.verifyToken(auth.token);
       socket.data.principal = principal;
+      socket.data.topicPatterns = topicPatterns ?? [];
       socket.data.expiresAt = expiresAt;
       const lastAckId = LAST_ACK_ID.safeParse(auth.lastAckId);
       socket.data.lastAckId = lastAckId.success ? lastAckId.data : null;
@@ -115,6 +130,13 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
       metrics.authFailures.inc({ reason: `socket_${reason}` });
       next(new Error('unauthorized'));
     }
+  });
+
+  io.use((socket, next) => {
+    const deviceId = handshakeDevice(socket.handshake.auth, socket.handshake.headers);
+    if (deviceId === 'invalid') return refuse(socket, next, 'invalid_device_id', { message: 'deviceId: 1..128 printable characters, no whitespace' });
+    socket.data.deviceId = deviceId;
+    next();
   });
 
   io.use(async (socket, next) => {
@@ -141,6 +163,10 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
     next();
   });
 
+  // auth.topics, authorised once the connection is admitted (topics/topic-session.ts).
+  const topics = deps.topics;
+  if (topics) io.use((socket, next) => void topics.handshake(socket, next));
+
   io.on('connection', (socket: GatewaySocket) => {
     // The handshake is already captured; keeping the first HTTP request alive per
     // connection only costs memory (https://socket.io/docs/v4/memory-usage/).
@@ -158,11 +184,14 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
       metrics.connectionsClosed.inc({ reason });
       limits.expiries.delete(expire);
       deps.slots.get(socket)?.();
+      if (socket.data.deviceId) deps.devices?.seen(socket.data.principal, socket.data.deviceId);
     });
+    if (socket.data.deviceId) deps.devices?.seen(socket.data.principal, socket.data.deviceId);
     socket.use(eventGuard(deps, socket));
     socket.on('error', (error) => socket.emit('notify:error', { code: 'UNKNOWN_EVENT', message: error.message }));
     socket.on('notify:ack', (payload) => void handleAck(deps, socket, payload));
     socket.on('auth:refresh', (payload: unknown, ack: unknown) => handleRefresh(deps, socket, expire, payload, ack));
+    deps.topics?.attach(socket);
     void syncOnConnect(deps, socket);
   });
   return {
@@ -234,7 +263,7 @@ function eventGuard(deps: Context, socket: GatewaySocket) {
       }
     }
     const event = String(packet[0]);
-    if (CLIENT_EVENTS.has(event)) next();
+    if (CLIENT_EVENTS.has(event) || (deps.topics && (TOPIC_EVENTS as readonly string[]).includes(event))) next();
     else next(new Error(`unknown event "${event}"`));
   };
 }
@@ -266,6 +295,7 @@ function handleRefresh(deps: Context, socket: GatewaySocket, expire: () => void,
     return reply({ ok: false, code: 'SUBJECT_MISMATCH' }, 'auth:refresh: the token names another user or tenant');
   }
   socket.data.expiresAt = fresh.expiresAt;
+  socket.data.topicPatterns = fresh.topicPatterns ?? []; // for later subscribes; held topics stay
   deps.limits.expiries.set(expire, fresh.expiresAt);
   deps.metrics.sessionTokens.inc({ channel: 'socket', event: 'refreshed' });
   reply({ ok: true, expiresAt: fresh.expiresAt === null ? null : new Date(fresh.expiresAt).toISOString() }, '');
@@ -283,7 +313,8 @@ function holdForOutage(deps: Context): void {
 async function syncOnConnect(deps: Context, socket: GatewaySocket): Promise<void> {
   const who = socket.data.principal;
   startHold(socket);
-  socket.join([userRoom(who.tenantId, who.userId), tenantRoom(who.tenantId)]);
+  socket.join([userRoom(who.tenantId, who.userId), tenantRoom(who.tenantId), ...(deps.topics?.rooms(socket) ?? [])]);
+  if (socket.data.deviceId) socket.join(deviceRoom(who.tenantId, who.userId, socket.data.deviceId));
   await replayInto(deps, socket, socket.data.lastAckId);
 }
 
@@ -319,11 +350,19 @@ async function replayInto(deps: Context, socket: GatewaySocket, fromId: string |
   const sent = new Set<string>();
   try {
     const cursor = fromId ? await resolveCursor(deps.store.replay, who, fromId, deps.replayRetentionMs) : null;
-    if (cursor !== null) {
-      for await (const page of replayStream(deps.store.replay, who, cursor, deps.replayPageSize)) {
+    // No position at all (a fresh device): what no session has acked yet (fresh-replay.ts).
+    const pages =
+      cursor !== null
+        ? replayStream(deps.store.replay, who, cursor, deps.replayPageSize, [...(socket.data.topics ?? [])])
+        : fromId === null
+          ? unackedStream(deps.store.unacked, who, { retentionMs: deps.replayRetentionMs, pageSize: deps.replayPageSize })
+          : null;
+    if (pages !== null) {
+      for await (const page of pages) {
         if (socket.disconnected) return;
         for (const entry of page) {
-          socket.emit('notification', entry.notification);
+          if (!reachesDevice(entry.notification, socket.data.deviceId)) continue; // sent to other devices of the user
+          socket.emit('notification', { ...entry.notification, replayed: true });
           sent.add(entry.notification.id);
           recordDelivered(socket, entry.notification.id);
           deps.metrics.delivered.inc({ kind: entry.notification.kind });
@@ -331,7 +370,9 @@ async function replayInto(deps: Context, socket: GatewaySocket, fromId: string |
         await deps.hooks?.afterReplayPage?.(who);
       }
     }
-    socket.emit('notify:synced', { replayed: sent.size, recovered: cursor !== null });
+    const topicAccess = socket.data.handshakeTopics;
+    socket.data.handshakeTopics = null; // told once, on the first sync
+    socket.emit('notify:synced', { replayed: sent.size, recovered: cursor !== null, ...(topicAccess && { topics: topicAccess }) });
     if (deps.outage.active) {
       // Connected during an outage: keep holding; the restore replays from here.
       deps.outage.cursors.set(socket, lastDeliveredId(socket) ?? fromId);

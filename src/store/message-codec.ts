@@ -22,6 +22,10 @@ export interface MessageRow {
   seq: number | string | null;
   created_at: number | string;
   expires_at: number | string | null;
+  /** Scope "topic": the topics it went to (JSON text); null otherwise. Absent in rows built before commit. */
+  topics?: unknown;
+  /** Sent to these devices of its one recipient only (JSON text); null: every device. */
+  devices?: unknown;
 }
 
 export const MESSAGE_COLUMNS = [
@@ -37,6 +41,8 @@ export const MESSAGE_COLUMNS = [
   'seq',
   'created_at',
   'expires_at',
+  'topics',
+  'devices',
 ] as const;
 
 export function encodeData(data: Record<string, unknown> | undefined): string | null {
@@ -66,7 +72,25 @@ export function toWire(row: MessageRow): WireNotification {
     scope: row.scope as Scope,
     tenantId: row.tenant_id,
     createdAt: new Date(toNumber(row.created_at) ?? 0).toISOString(),
+    ...(row.topics != null && { topics: decodeTopics(row.topics) }),
+    ...(row.devices != null && { devices: decodeDevices(row.devices) }),
   };
+}
+
+export function encodeDevices(devices: readonly string[] | undefined): string | null {
+  return devices === undefined || devices.length === 0 ? null : JSON.stringify(devices);
+}
+
+function decodeDevices(raw: unknown): string[] {
+  return (typeof raw === 'string' ? JSON.parse(raw) : raw) as string[];
+}
+
+export function encodeTopics(topics: readonly string[] | undefined): string | null {
+  return topics === undefined || topics.length === 0 ? null : JSON.stringify(topics);
+}
+
+function decodeTopics(raw: unknown): string[] {
+  return (typeof raw === 'string' ? JSON.parse(raw) : raw) as string[];
 }
 
 /**

@@ -8,6 +8,8 @@ import * as writeTimeSeq from '../../migrations/20261122_002_write_time_seq.js';
 import * as consumersAndDeliveries from '../../migrations/20261130_003_consumers_and_deliveries.js';
 import * as audit from '../../migrations/20261130_004_audit.js';
 import * as policies from '../../migrations/20261201_005_policies.js';
+import * as topics from '../../migrations/20261201_006_topics.js';
+import * as devices from '../../migrations/20261201_007_devices.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +22,8 @@ const migrations: Record<string, Migration> = {
   '20261130_003_consumers_and_deliveries': consumersAndDeliveries,
   '20261130_004_audit': audit,
   '20261201_005_policies': policies,
+  '20261201_006_topics': topics,
+  '20261201_007_devices': devices,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

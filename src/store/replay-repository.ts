@@ -12,6 +12,8 @@
  * - Muted rows (the user opted out of in-app for the kind) are not part of the stream:
  *   never replayed, never the head, as the relay never pushes them (stream-repository.ts).
  * - Every query is scoped by the caller's (tenant, user): another user's ids match nothing.
+ * - Topic messages (scope "topic", no inbox rows) join a stream only for the topics the
+ *   socket holds (notify_topic_messages); SSE and polling pass none.
  */
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/user-token.js';
@@ -38,8 +40,12 @@ export class ReplayRepository {
     return Boolean(own);
   }
 
-  /** One page of the stream after `afterSeq`, expired rows included (they still advance the cursor). */
-  async readPage(who: Principal, afterSeq: number, limit: number): Promise<MessageRow[]> {
+  /**
+   * One page of the stream after `afterSeq`, expired rows included (they still advance the
+   * cursor). `topics`: the tenant's topics the caller holds (authorised by the caller);
+   * their messages are merged in by position, each once however many of them it went to.
+   */
+  async readPage(who: Principal, afterSeq: number, limit: number, topics: readonly string[] = []): Promise<MessageRow[]> {
     const columns = MESSAGE_COLUMNS.map((c) => `m.${c}`);
     const personal: MessageRow[] = await this.db('notify_inbox as i')
       .join('notify_messages as m', 'm.id', 'i.message_id')
@@ -57,7 +63,24 @@ export class ReplayRepository {
       .orderBy('m.seq')
       .limit(limit)
       .select(columns);
-    return [...personal, ...broadcast].sort((a, b) => (toNumber(a.seq) ?? 0) - (toNumber(b.seq) ?? 0)).slice(0, limit);
+    const topical = topics.length === 0 ? [] : await this.topicPage(who, afterSeq, limit, topics);
+    return [...personal, ...broadcast, ...topical].sort((a, b) => (toNumber(a.seq) ?? 0) - (toNumber(b.seq) ?? 0)).slice(0, limit);
+  }
+
+  /** Messages of `topics` after `afterSeq`, in order; positions first (one per message), then the rows. */
+  private async topicPage(who: Principal, afterSeq: number, limit: number, topics: readonly string[]): Promise<MessageRow[]> {
+    const positions: { message_id: string }[] = await this.db('notify_topic_messages')
+      .distinct('message_id', 'seq')
+      .where('tenant_id', who.tenantId)
+      .whereIn('topic', [...topics])
+      .andWhere('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit);
+    if (positions.length === 0) return [];
+    return this.db('notify_messages as m')
+      .where('m.tenant_id', who.tenantId)
+      .whereIn('m.id', positions.map((p) => p.message_id))
+      .select(MESSAGE_COLUMNS.map((c) => `m.${c}`));
   }
 
   /** The id of the newest entry in the user's commit-ordered stream, or null when it is empty. */

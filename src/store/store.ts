@@ -12,6 +12,8 @@ import { PreferenceRepository } from './preference-repository.js';
 import { RecipientRepository } from './recipient-repository.js';
 import { ReplayRepository } from './replay-repository.js';
 import { StreamRepository } from './stream-repository.js';
+import { UnackedRepository } from './unacked-repository.js';
+import { DeviceRepository } from './device-repository.js';
 import { mysqlDialect } from './mysql-dialect.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
@@ -36,6 +38,10 @@ export interface Store {
   readonly inbox: InboxRepository;
   /** A user's commit-ordered stream, as replay reads it. */
   readonly replay: ReplayRepository;
+  /** What a connection without a resume position is sent: the user's unacked rows. */
+  readonly unacked: UnackedRepository;
+  /** Devices' last-seen times. */
+  readonly devices: DeviceRepository;
   /** Lookups on stored notifications (dedupe keys). */
   readonly messages: MessageRepository;
   readonly writes: StoreWrites;
@@ -66,6 +72,8 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
     stream: new StreamRepository(db),
     inbox: new InboxRepository(db),
     replay: new ReplayRepository(db),
+    unacked: new UnackedRepository(db),
+    devices: new DeviceRepository(db),
     messages: new MessageRepository(db),
     writes: {
       run: (statements, beforeCommit) => dialect.runWrite(db, statements, beforeCommit),

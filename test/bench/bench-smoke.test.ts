@@ -15,7 +15,7 @@ import { afterAll, expect, it } from 'vitest';
 const execFileAsync = promisify(execFile);
 
 /** Runs the bench; on a non-zero exit the error carries what it printed, which says why. */
-async function run(file: string, args: string[], options: { cwd: string; timeout: number }): Promise<{ stdout: string }> {
+async function run(file: string, args: string[], options: { cwd: string; timeout: number; env?: NodeJS.ProcessEnv }): Promise<{ stdout: string }> {
   try {
     return await execFileAsync(file, args, options);
   } catch (error) {
@@ -143,8 +143,16 @@ it('runs the embedded setup end to end and reports figures that add up', async (
   const { stdout } = await run(process.execPath, args, {
     cwd: repoRoot,
     timeout: 80_000,
+    // A progress line every 300 ms, so that even the smoke run's short phases print some.
+    env: { ...process.env, BENCH_PROGRESS_MS: '300' },
   });
   expect(stdout).toMatch(/POST→receipt/);
+  expect(stdout).toMatch(/^ {3}… embedded · (connect clients|broadcast|latency|ingest|batch ingest|replay|webhooks): .*\d+\/\d+.* \(\d+ s\)$/m);
+  expect(stdout).toMatch(/^ {3}… embedded naive · /m);
+  const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
+  expect(markdown).toMatch(/^`npm run bench -- --smoke --setups embedded .*` \(.* UTC; \d+ cores/);
+  expect(markdown).toMatch(/^\| +\| embedded \(SQLite file, 1 process\) \|$/m); // the setup's label heads its column
+  expect(markdown).toMatch(/^\| POST→receipt p99 +\| [\d.]+ ms +\|$/m);
   expect(stdout).toMatch(/batch ingest, batched ÷ naive/);
   expect(stdout).toMatch(/tenant broadcast to \d+ sockets +reaches all within/);
   expect(stdout).toMatch(/\| webhook deliveries\/s \(\d+, first POST → last receipt\) +\| [\d,]+ +\|/);
@@ -248,4 +256,25 @@ it('sends the latency load as 10 ms batches above the single-POST rate, and says
   const { stdout } = await run(process.execPath, args, { cwd: repoRoot, timeout: 60_000 });
   expect(stdout).toMatch(/batches of 4 every 10 ms; 200\/200 received/);
   expect(stdout).not.toMatch(/webhook/); // --webhook-count 0 skips the phase
+}, 70_000);
+
+it('measures urgent notifications behind a backlog with out-of-band emits on and off', async () => {
+  const dir = join(out, 'urgent');
+  const args = ['bench/run-bench.mjs', '--smoke', '--setups', 'embedded', '--urgent-only', '--out', dir, '--no-build'];
+  const { stdout } = await run(process.execPath, args, { cwd: repoRoot, timeout: 60_000 });
+  expect(stdout).toMatch(/urgent POST→receipt, out of band +p50 [\d.]+ ms/);
+  expect(stdout).toMatch(/urgent POST→receipt, in order only +p50 [\d.]+ ms/);
+  const [file] = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  type Mode = { backlog: { committed: number; unique: number; drained: boolean }; urgent: { committed: number; unique: number; early: number; samples: number } };
+  const result = (JSON.parse(readFileSync(join(dir, file!), 'utf8')) as { results: { countProblems: string[]; urgent: { on: Mode; off: Mode } }[] }).results[0]!;
+  expect(result.countProblems).toEqual([]);
+  const { on, off } = result.urgent;
+  for (const mode of [on, off]) {
+    expect(mode.backlog).toMatchObject({ committed: 1000, unique: 1000, drained: true });
+    expect(mode.urgent.committed).toBeGreaterThan(0);
+    expect(mode.urgent.unique).toBe(mode.urgent.committed);
+    expect(mode.urgent.samples).toBe(mode.urgent.committed);
+  }
+  expect(on.urgent.early).toBeGreaterThan(0); // the first copy came out of band
+  expect(off.urgent.early).toBe(0);
 }, 70_000);

@@ -5,7 +5,9 @@
  * and two sessions of one user agreeing through the gateway's echoes.
  */
 import { describe, expect, it } from 'vitest';
-import { notifyUser, postNotify, uniqueUser } from '../support/harness.js';
+import { notifyUser, postNotify, uniqueUser, userToken } from '../support/harness.js';
+import { TestClient } from '../support/test-client.js';
+import { until } from '../support/until.js';
 import { demoUrl, openBell, openDemo, useBrowserBed, waitForBadge, waitForState } from './browser-bed.js';
 import { asUser, focused, item, notifyMany, openClosed, selectTab, shownIds, waitForBellBadge, waitForList } from './center-page.js';
 
@@ -86,6 +88,17 @@ describe('notification center', () => {
     const history = await asUser(bed().gw.url, user, 'GET', '/api/notifications?limit=100');
     const newestFirst = (history.body!.items as { id: string }[]).map((i) => i.id);
     expect([...newestFirst].sort()).toEqual([...ids].sort());
+    // Acked by another device, so the page's fresh connection replays none of them: all it
+    // lists comes from history pages.
+    const device = await TestClient.connect(bed().gw.url, { token: userToken(user) });
+    await device.waitForIds(ids);
+    device.ack(ids);
+    await until(async () => {
+      const probe = await TestClient.connect(bed().gw.url, { token: userToken(user) });
+      probe.close();
+      return probe.synced[0]?.replayed === 0;
+    }, 'the acks to be recorded');
+    device.close();
     const page = await openDemo(await bed().newContext(), demoUrl(bed().gw, user, '&pageSize=15'));
     await waitForList(page, newestFirst.slice(0, 15));
     const scroll = page.locator('[data-testid="notification-scroll"]');

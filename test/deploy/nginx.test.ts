@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config.js';
 import { MAX_BODY_BYTES } from '../../src/http/app.js';
 import { prepareNginx, renderSite, renderUpstream, startNginx, type RunningNginx } from './support/nginx.js';
 import { freePort } from '../support/ports.js';
@@ -108,9 +109,9 @@ describe('nginx config', () => {
   });
 
   it('keeps Socket.IO connections longer than pingInterval + pingTimeout', () => {
-    const gateway = readRepoFile('src', 'gateway.ts');
-    const ms = (name: string) => Number(gateway.match(new RegExp(`${name}:\\s*([\\d_]+)`))?.[1]?.replace(/_/g, ''));
-    const heartbeatSeconds = (ms('pingInterval') + ms('pingTimeout')) / 1000;
+    // The defaults the gateway passes to Socket.IO (SOCKET_PING_INTERVAL_MS / _TIMEOUT_MS).
+    const defaults = parseConfig({});
+    const heartbeatSeconds = (defaults.SOCKET_PING_INTERVAL_MS + defaults.SOCKET_PING_TIMEOUT_MS) / 1000;
     expect(heartbeatSeconds).toBeGreaterThan(0);
     const block = readRepoFile('nginx', 'notify-gateway.conf').match(/location \/socket\.io\/ \{([^}]*)\}/)?.[1] ?? '';
     const readTimeout = Number(block.match(/proxy_read_timeout\s+(\d+)s;/)?.[1]);

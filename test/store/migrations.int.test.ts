@@ -27,6 +27,8 @@ describe('migrations', () => {
       '20261130_003_consumers_and_deliveries',
       '20261130_004_audit',
       '20261201_005_policies',
+      '20261201_006_topics',
+      '20261201_007_devices',
     ]);
   });
 

@@ -15,10 +15,12 @@
  * ahead of the relay) goes to `onOutOfBand`, never to the resume position.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TransportName } from '../types.js';
+import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TopicAck, TransportName } from '../types.js';
 import type { CloseReason, Transport, TransportContext } from './transport.js';
 
-const ACK_BATCH = 500; // the gateway accepts at most 500 ids per notify:ack
+// The gateway accepts at most 500 ids per notify:ack, but also closes the connection on a
+// packet over 16 KB: 500 ids of 36 characters, quoted and comma-separated, are ~19.5 KB.
+const ACK_BATCH = 200;
 /** How long `auth:refresh` may take before the connection is reopened with the new token instead. */
 const RENEW_TIMEOUT_MS = 10_000;
 
@@ -32,7 +34,12 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
       reconnection: false,
       forceNew: true,
       timeout: ctx.connectTimeoutMs,
-      auth: { token: ctx.token, ...(ctx.lastAckId ? { lastAckId: ctx.lastAckId } : {}) },
+      auth: {
+        token: ctx.token,
+        ...(ctx.lastAckId ? { lastAckId: ctx.lastAckId } : {}),
+        ...(ctx.deviceId ? { deviceId: ctx.deviceId } : {}),
+        ...(ctx.topics?.length ? { topics: [...ctx.topics] } : {}),
+      },
     });
     const finish = (reason: CloseReason, retryAfterMs?: number) => {
       if (done) return;
@@ -62,7 +69,7 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
     socket.on('disconnect', () => finish('dropped'));
     socket.on('notification', (n: Notification) => ctx.onNotification(n));
     socket.on('notification:out-of-band', (n: Notification) => ctx.onOutOfBand(n));
-    socket.on('notify:synced', (info: { replayed: number; recovered: boolean }) => ctx.onSynced(info));
+    socket.on('notify:synced', (info: { replayed: number; recovered: boolean; topics?: TopicAck }) => ctx.onSynced(info));
     socket.on('notification:read', (info: ReadInfo) => ctx.onRead(info));
     socket.on('notification:seen', (info: SeenInfo) => ctx.onSeen(info));
     socket.on('notification:archived', (info: ArchivedInfo) => ctx.onArchived(info));
@@ -75,6 +82,10 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
       ack(ids) {
         if (!socket.connected) return;
         for (let i = 0; i < ids.length; i += ACK_BATCH) socket.emit('notify:ack', { ids: ids.slice(i, i + ACK_BATCH) });
+      },
+      request(event, payload) {
+        if (!socket.connected) return null;
+        return socket.timeout(RENEW_TIMEOUT_MS).emitWithAck(event, payload);
       },
       renewToken(token) {
         if (!socket.connected) return Promise.resolve(false);

@@ -1,6 +1,6 @@
 /** What the connection manager asks of each step of the fallback chain. */
 import type { RestApi } from '../rest-api.js';
-import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TransportName } from '../types.js';
+import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TopicAck, TransportName } from '../types.js';
 
 /**
  * - `unauthorized`: the gateway refused the token, or closed the connection when it
@@ -19,6 +19,10 @@ export interface TransportContext {
   token: string;
   /** The position to resume after: the last notification id this client was delivered. */
   lastAckId: string | null;
+  /** Topics to hold (socket: `auth.topics`, so that the replay includes them); others ignore them. */
+  topics?: readonly string[];
+  /** This browser's device id (device-id.ts), sent in the socket handshake. */
+  deviceId?: string;
   api: RestApi;
   fetch: typeof fetch;
   pollIntervalMs: number;
@@ -29,7 +33,7 @@ export interface TransportContext {
   onNotification(notification: Notification): void;
   /** Urgent, ahead of commit order (socket only): delivered, but never a resume position. */
   onOutOfBand(notification: Notification): void;
-  onSynced(info: { replayed: number; recovered: boolean }): void;
+  onSynced(info: { replayed: number; recovered: boolean; topics?: TopicAck }): void;
   onRead(info: ReadInfo): void;
   /** Echoes of the user's other sessions opening the bell / archiving (socket and SSE only). */
   onSeen(info: SeenInfo): void;
@@ -47,6 +51,8 @@ export interface Transport {
    * true when the gateway took it. Absent: the connection is reopened with the new token.
    */
   renewToken?(token: string): Promise<boolean>;
+  /** An event with an ack over the open connection (socket only: topics). */
+  request?(event: string, payload: unknown): Promise<unknown> | null;
 }
 
 export type TransportFactory = (context: TransportContext) => Transport;

@@ -1,0 +1,76 @@
+/**
+ * Transient notifications (`transient: true`): progress, typing, "someone is viewing".
+ *
+ * Rules:
+ * - Emitted at once, from the instance that took the POST, through the adapter (every
+ *   instance's sockets in the target rooms get it), to the rooms a stored one would reach:
+ *   user rooms (minus users who muted the kind in-app), the tenant room, or topic rooms.
+ * - Never stored: no message, inbox, outbox or topic row; not listed, not replayed, not
+ *   delivered through channels. A socket that is offline at that moment never gets it.
+ * - It carries `transient: true` and a fresh id that is in no stream: clients must
+ *   neither make it their resume position (`lastAckId`) nor ack it. The replay hold
+ *   (realtime/replay-hold.ts) does not record it as a socket's last delivered id.
+ * - Answered `202 { transient: true, recipients }` (distinct users, 0 for tenant and topics).
+ */
+import { HttpError } from '../http/errors.js';
+import type { NotificationInput } from '../outbox/notification-writer.js';
+import { newMessageId } from '../outbox/message-id.js';
+import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
+import { toWire, type WireNotification } from '../store/message-codec.js';
+import { topicRoom } from './topic-names.js';
+
+export interface TransientAnswer {
+  transient: true;
+  recipients: number;
+}
+
+export type TransientEmitter = (input: NotificationInput) => TransientAnswer;
+
+/** What a gateway hands the emitter: an emit through its adapter, and a count per target. */
+export interface TransientSink {
+  emit(rooms: string[], notification: WireNotification): void;
+  counted(target: 'user' | 'tenant' | 'topic'): void;
+}
+
+export function createTransientEmitter(sink: TransientSink): TransientEmitter {
+  return (input) => {
+    const rooms = roomsOf(input);
+    if (rooms.length > 0) sink.emit(rooms, transientNotification(input));
+    sink.counted(input.scope);
+    return { transient: true, recipients: input.userIds.length };
+  };
+}
+
+/** For the routes: the answer to a transient item, or a refusal when the gateway has no emitter. */
+export function sendTransient(emit: TransientEmitter | undefined, input: NotificationInput): { status: 202; body: TransientAnswer } {
+  if (!emit) throw new HttpError('VALIDATION_FAILED', 'transient notifications are not available here');
+  return { status: 202, body: emit(input) };
+}
+
+function roomsOf(input: NotificationInput): string[] {
+  if (input.scope === 'tenant') return [tenantRoom(input.tenantId)];
+  if (input.scope === 'topic') return (input.topics ?? []).map((topic) => topicRoom(input.tenantId, topic));
+  const muted = new Set(input.mutedUserIds ?? []);
+  return input.userIds.filter((u) => !muted.has(u)).map((u) => userRoom(input.tenantId, u));
+}
+
+function transientNotification(input: NotificationInput): WireNotification {
+  const now = Date.now();
+  // Through the row codec, so that it has exactly the shape of a stored one, plus the flag.
+  const wire = toWire({
+    id: newMessageId(),
+    tenant_id: input.tenantId,
+    kind: input.kind,
+    scope: input.scope,
+    title: input.title,
+    body: input.body ?? null,
+    data: input.data ?? null,
+    priority: input.priority,
+    dedupe_key: null,
+    seq: null,
+    created_at: now,
+    expires_at: null,
+    topics: input.topics && input.topics.length > 0 ? [...input.topics] : null,
+  });
+  return { ...wire, transient: true };
+}
