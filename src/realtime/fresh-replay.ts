@@ -7,9 +7,8 @@
  * client had no position, so older history is for the REST list.
  */
 import type { Principal } from '../auth/user-token.js';
-import { toNumber, toWire, type MessageRow } from '../store/message-codec.js';
 import type { UnackedRepository } from '../store/unacked-repository.js';
-import type { StreamEntry } from './replay.js';
+import { livePages, type StreamEntry } from './replay.js';
 
 export interface FreshReplayOptions {
   retentionMs: number;
@@ -24,18 +23,6 @@ export async function* unackedStream(
   { retentionMs, pageSize, now = Date.now() }: FreshReplayOptions,
 ): AsyncGenerator<StreamEntry[]> {
   const since = now - retentionMs;
-  let cursor = await unacked.positionBefore(who, since);
-  for (;;) {
-    const rows = await unacked.readPage(who, cursor, since, pageSize);
-    const at = Date.now();
-    const live = rows.filter((row) => !isExpired(row, at));
-    if (live.length > 0) yield live.map((row) => ({ seq: toNumber(row.seq) ?? 0, notification: toWire(row) }));
-    if (rows.length < pageSize) return;
-    cursor = toNumber(rows[rows.length - 1]!.seq) ?? cursor;
-  }
-}
-
-function isExpired(row: MessageRow, now: number): boolean {
-  const expiresAt = toNumber(row.expires_at);
-  return expiresAt !== null && expiresAt <= now;
+  const start = await unacked.positionBefore(who, since);
+  yield* livePages((after) => unacked.readPage(who, after, since, pageSize), start, pageSize);
 }

@@ -53,9 +53,14 @@ export async function* replayStream(
   pageSize: number,
   topics: readonly string[] = [],
 ): AsyncGenerator<StreamEntry[]> {
-  let cursor = afterSeq;
+  yield* livePages((after) => replay.readPage(who, after, pageSize, topics), afterSeq, pageSize);
+}
+
+/** Pages `read` after `start` in position order until a short page, expired rows left out. */
+export async function* livePages(read: (after: number) => Promise<MessageRow[]>, start: number, pageSize: number): AsyncGenerator<StreamEntry[]> {
+  let cursor = start;
   for (;;) {
-    const rows = await replay.readPage(who, cursor, pageSize, topics);
+    const rows = await read(cursor);
     const now = Date.now();
     const live = rows.filter((row) => !isExpired(row, now));
     if (live.length > 0) yield live.map((row) => ({ seq: toNumber(row.seq) ?? 0, notification: toWire(row) }));
