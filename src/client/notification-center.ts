@@ -77,6 +77,11 @@ const inTab: Record<CenterStatus, (item: CenterItem) => boolean> = {
 
 const freshPager = (): Pager => ({ cursor: null, hasMore: true, loading: false, started: false });
 
+/** The snapshot before anything was loaded (also what React renders on the server). */
+export function emptySnapshot(state: ConnectionState, status: CenterStatus): CenterSnapshot {
+  return { state, status, notifications: [], unreadCount: 0, unseenCount: 0, hasMore: true, loading: false, error: null };
+}
+
 export class NotificationCenter {
   private readonly items = new Map<string, CenterItem>();
   /** When each id's archive flag last changed here (a `version`), to outrank older pages. */
@@ -98,16 +103,7 @@ export class NotificationCenter {
     private readonly options: CenterOptions = {},
   ) {
     this.status = options.status ?? 'all';
-    this.snapshot = {
-      state: client.state,
-      status: this.status,
-      notifications: [],
-      unreadCount: 0,
-      unseenCount: 0,
-      hasMore: true,
-      loading: false,
-      error: null,
-    };
+    this.snapshot = emptySnapshot(client.state, this.status);
     this.unsubscribe = [
       client.on('notification', (n, meta) => this.delivered(n, meta)),
       client.on('read', (info) => this.read(info)),

@@ -9,7 +9,7 @@
  * user is picked up through `getToken`, not by reconnecting.
  */
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { NotificationCenter, type CenterOptions, type CenterSnapshot, type CenterStatus } from './notification-center.js';
+import { emptySnapshot, NotificationCenter, type CenterOptions, type CenterSnapshot, type CenterStatus } from './notification-center.js';
 import { createNotificationClient, type NotificationClient } from './notification-client.js';
 import { tokenSubject } from './support.js';
 import type { NotificationClientOptions } from './types.js';
@@ -32,16 +32,7 @@ export interface UseNotificationsResult extends CenterSnapshot {
   client: NotificationClient | null;
 }
 
-const INITIAL: CenterSnapshot = {
-  state: 'connecting',
-  status: 'all',
-  notifications: [],
-  unreadCount: 0,
-  unseenCount: 0,
-  hasMore: true,
-  loading: false,
-  error: null,
-};
+const INITIAL: CenterSnapshot = emptySnapshot('connecting', 'all');
 const noSubscription = () => () => undefined;
 const initialSnapshot = () => INITIAL;
 

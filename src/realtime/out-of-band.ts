@@ -20,7 +20,8 @@
 import type { CommittedWrite } from '../outbox/notification-writer.js';
 import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
 import { deviceRooms } from '../devices/device-targets.js';
-import { encodeDevices, toWire, type WireNotification } from '../store/message-codec.js';
+import type { WireNotification } from '../store/message-codec.js';
+import { wireOfInput } from './input-wire.js';
 
 export const OUT_OF_BAND_EVENT = 'notification:out-of-band';
 
@@ -42,22 +43,7 @@ export function outOfBandEmits({ notifications, createdAt }: CommittedWrite): Ou
           ? deviceRooms(input.tenantId, input.userIds.filter((u) => !muted.has(u)), input.devices)
           : input.userIds.filter((u) => !muted.has(u)).map((u) => userRoom(input.tenantId, u));
     if (rooms.length === 0) continue;
-    // Through the row codec, so that the payload is exactly what the relay sends later.
-    const notification = toWire({
-      id,
-      tenant_id: input.tenantId,
-      kind: input.kind,
-      scope: input.scope,
-      title: input.title,
-      body: input.body ?? null,
-      data: input.data ?? null,
-      priority: input.priority,
-      dedupe_key: input.dedupeKey ?? null,
-      seq: null,
-      created_at: createdAt,
-      expires_at: input.ttlSeconds ? createdAt + input.ttlSeconds * 1000 : null,
-      devices: encodeDevices(input.devices),
-    });
+    const notification = wireOfInput(input, id, createdAt);
     emits.push({ rooms, notification });
   }
   return emits;

@@ -16,7 +16,8 @@ import { HttpError } from '../http/errors.js';
 import type { NotificationInput } from '../outbox/notification-writer.js';
 import { newMessageId } from '../outbox/message-id.js';
 import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
-import { toWire, type WireNotification } from '../store/message-codec.js';
+import type { WireNotification } from '../store/message-codec.js';
+import { wireOfInput } from '../realtime/input-wire.js';
 import { topicRoom } from './topic-names.js';
 
 export interface TransientAnswer {
@@ -55,22 +56,6 @@ function roomsOf(input: NotificationInput): string[] {
 }
 
 function transientNotification(input: NotificationInput): WireNotification {
-  const now = Date.now();
-  // Through the row codec, so that it has exactly the shape of a stored one, plus the flag.
-  const wire = toWire({
-    id: newMessageId(),
-    tenant_id: input.tenantId,
-    kind: input.kind,
-    scope: input.scope,
-    title: input.title,
-    body: input.body ?? null,
-    data: input.data ?? null,
-    priority: input.priority,
-    dedupe_key: null,
-    seq: null,
-    created_at: now,
-    expires_at: null,
-    topics: input.topics && input.topics.length > 0 ? [...input.topics] : null,
-  });
-  return { ...wire, transient: true };
+  // The shape of a stored one, plus the flag.
+  return { ...wireOfInput(input, newMessageId(), Date.now()), transient: true };
 }
