@@ -41,6 +41,7 @@ const here = import.meta.dirname;
 const PASSTHROUGH = [
   'DATABASE_URL',
   'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
   'REDIS_KEY_PREFIX',
   'JWT_SECRET',
   'JWT_PUBLIC_KEY',

@@ -36,6 +36,11 @@ export function checkCounts(result) {
   if (bc?.rss && bc.rss.socketsSeenByGateway !== bc.rss.sockets) {
     problems.push(`broadcast: the gateway counts ${bc.rss.socketsSeenByGateway} more sockets, the clients ${bc.rss.sockets}`);
   }
+  for (const [what, c] of [['cost', result.cost], ['naive cost', naive?.cost]]) {
+    if (!c) continue;
+    if (c.committed !== c.posted) problems.push(notCreated(what, c));
+    if (c.received !== c.committed) problems.push(`${what}: ${c.received}/${c.committed} received`);
+  }
   problems.push(...webhookProblems('webhook', webhook), ...webhookProblems('naive worker webhook', naive?.webhook));
   problems.push(...urgentProblems('urgent, out of band', result.urgent?.on, true), ...urgentProblems('urgent, in order only', result.urgent?.off, false));
   return problems;

@@ -19,6 +19,7 @@ const FULL = {
   warmup: 300, settleMs: 1000, drainMs: 20_000, batchDrainMs: 60_000, broadcastConnectMs: 120_000, broadcastTimeoutMs: 10_000,
   webhookDrainMs: 120_000,
   urgentBacklog: 50_000, urgentBacklogClients: 100, urgentEveryMs: 100,
+  costCount: 20_000, costConcurrency: 64,
 };
 const SMOKE = {
   clients: 20, count: 30, rate: 50, postMode: 'auto', duration: 1, concurrency: 4,
@@ -28,6 +29,7 @@ const SMOKE = {
   warmup: 10, settleMs: 200, drainMs: 5_000, batchDrainMs: 10_000, broadcastConnectMs: 10_000, broadcastTimeoutMs: 5_000,
   webhookDrainMs: 10_000,
   urgentBacklog: 1_000, urgentBacklogClients: 10, urgentEveryMs: 20,
+  costCount: 100, costConcurrency: 4,
 };
 /** The issue's latency target: p99 POST→receipt at 2,000 notifications/s with 5,000 clients (10 s of load). */
 const SCALE = { clients: 5000, rate: 2000, count: 20_000 };
@@ -43,9 +45,10 @@ const NUMERIC = {
   'broadcast-clients': 'broadcastClients', 'broadcast-rounds': 'broadcastRounds',
   'webhook-count': 'webhookCount', 'webhook-naive-count': 'webhookNaiveCount',
   'urgent-backlog': 'urgentBacklog', 'urgent-backlog-clients': 'urgentBacklogClients', 'urgent-every': 'urgentEveryMs',
+  'cost-count': 'costCount', 'cost-concurrency': 'costConcurrency',
 };
 /** May be 0: skips what they count. */
-const ZERO_ALLOWED = ['broadcastClients', 'webhookCount', 'webhookNaiveCount'];
+const ZERO_ALLOWED = ['broadcastClients', 'webhookCount', 'webhookNaiveCount', 'costCount'];
 const POST_MODES = ['auto', 'single', 'batch'];
 const MAX_BATCH_ITEMS = 500; // src/http/notify-batch-route.ts
 
@@ -72,6 +75,11 @@ export const USAGE = `npm run bench -- [options]
                            --urgent-backlog (${FULL.urgentBacklog.toLocaleString('en-US')}) low ones drains to --urgent-backlog-clients (${FULL.urgentBacklogClients})
                            sockets, one urgent POST every --urgent-every (${FULL.urgentEveryMs}) ms; on fresh gateways with
                            out-of-band emits on, then with URGENT_OUT_OF_BAND=false
+  --cost-count N           single-POST cost: N POSTs to one connected user each, --cost-concurrency lanes,
+                           until all are received → CPU µs per notification of the gateway, MariaDB and
+                           Redis, on the batched and the naive gateways; 0 skips it (${FULL.costCount.toLocaleString('en-US')})
+  --cost-concurrency C     lanes of the cost phase (${FULL.costConcurrency})
+  --cost-only              only the cost phase (and its naive run), after the clients connect
   --missed M               replay: notifications missed before reconnecting (${FULL.missed})
   --workers W              client worker threads (more are added for broadcast sockets)
   --scale                  the latency target: --clients ${SCALE.clients} --rate ${SCALE.rate} --count ${SCALE.count}
@@ -81,6 +89,7 @@ export const USAGE = `npm run bench -- [options]
 A default run (3 setups, naive pass included) takes about 7-8 minutes on a 2-core box.
 The latency target (p99 at 2,000/s with 5,000 clients): npm run bench -- --scale --setups mysql4
 The webhook target (≥ 2,000/s, 2 instances on MariaDB): npm run bench -- --setups mysql2 --no-naive --broadcast-clients 0
+The single-POST cost (CPU µs per notification, batched and naive): npm run bench -- --setups mysql1 --cost-only
 `;
 
 export function parseOptions(argv) {
@@ -97,6 +106,7 @@ export function parseOptions(argv) {
       'no-naive': { type: 'boolean', default: false },
       'webhook-only': { type: 'boolean', default: false },
       'urgent-only': { type: 'boolean', default: false },
+      'cost-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -114,6 +124,7 @@ export function parseOptions(argv) {
     naive: !values['no-naive'],
     webhookOnly: values['webhook-only'],
     urgentOnly: values['urgent-only'],
+    costOnly: values['cost-only'],
   };
   for (const [flag, key] of Object.entries(NUMERIC)) {
     if (values[flag] === undefined) continue;
@@ -124,6 +135,8 @@ export function parseOptions(argv) {
   }
   if (opts.webhookOnly && opts.webhookCount === 0) throw new Error('--webhook-only with --webhook-count 0 measures nothing');
   if (opts.webhookOnly && opts.urgentOnly) throw new Error('--webhook-only and --urgent-only exclude each other');
+  if (opts.costOnly && (opts.webhookOnly || opts.urgentOnly)) throw new Error('--cost-only excludes --webhook-only and --urgent-only');
+  if (opts.costOnly && opts.costCount === 0) throw new Error('--cost-only with --cost-count 0 measures nothing');
   if (opts.batchSize > MAX_BATCH_ITEMS) throw new Error(`--batch-size must be at most ${MAX_BATCH_ITEMS} (the gateway's limit)`);
   if (values['post-mode'] !== undefined) {
     if (!POST_MODES.includes(values['post-mode'])) throw new Error(`--post-mode must be one of ${POST_MODES.join(', ')}`);

@@ -64,6 +64,7 @@ export function createProgress(label, { setup, opts }, counts) {
     'batch ingest': async (posted, seconds) => `${postingWindow(seconds)}, ${int(posted.notifications)} notifications posted`,
     replay: async (posted) =>
       `${int(posted.notifications)}/${int(1 + opts.replayRounds * opts.missed)} notifications posted (${opts.replayRounds} rounds of ${opts.missed} missed)`,
+    cost: async (posted) => `${int(posted.notifications)}/${int(opts.warmup + opts.costCount)} notifications posted`,
     webhooks: async (posted, _seconds, { count }) => {
       const total = opts.webhookWarmup + count;
       return `${int(posted.notifications)}/${int(total)} notifications posted, ${int(await webhooksSent(setup.urls))}/${int(total)} webhooks sent`;

@@ -66,6 +66,8 @@ export function formatSetup(result, opts) {
     }
   }
   if (naive && naive.available === false) row('naive path', `not compared: ${naive.reason}`);
+  if (result.cost) costRow(row, 'single-POST cost', result.cost);
+  if (naive?.cost) costRow(row, 'naive single-POST cost', naive.cost);
   if (result.urgent) urgentRows(row, result.urgent);
   if (result.webhook) webhookRows(row, 'webhook', result.webhook);
   if (naive?.webhook) {
@@ -73,6 +75,15 @@ export function formatSetup(result, opts) {
     if (naive.webhookRatio !== null) row('webhook deliveries/s, worker ÷ naive worker', times(naive.webhookRatio));
   }
   return lines.join('\n');
+}
+
+const us = (v) => (v === null || v === undefined ? 'n/a' : `${int(v)} µs`);
+/** Gateway / database / Redis CPU per notification, as µs. */
+const costCells = (c) => `${us(c.cpuUs.gateway)} / ${us(c.cpuUs.database)} / ${us(c.cpuUs.redis)}`;
+
+function costRow(row, name, c) {
+  row(`${name}, ${int(c.count)} × ${c.concurrency} lanes`, `CPU per notification: gateway ${us(c.cpuUs.gateway)}, database ${us(c.cpuUs.database)}, Redis ${us(c.cpuUs.redis)}`,
+    `${int(c.committed)} × 201 of ${int(c.posted)} at ${int(c.committedPerSec)}/s; ${int(c.received)} received, the last ${s(c.receivedMs - c.postMs)} after the last POST`);
 }
 
 /** One row per mode (out of band on, off), then the comparison. */
@@ -136,7 +147,7 @@ function median(values) {
 
 /** One column per setup, for the README's "Performance" table. */
 export function formatSummary(results, opts) {
-  const ran = results.filter((r) => !r.skipped && (r.latency || r.webhook || r.urgent));
+  const ran = results.filter((r) => !r.skipped && (r.latency || r.webhook || r.urgent || r.cost));
   if (ran.length === 0) return '';
   const cells = (fn) =>
     ran.map((r) => {
@@ -152,6 +163,7 @@ export function formatSummary(results, opts) {
   const rows = [
     ['', ...ran.map((r) => r.name)],
     ...(inApp ? inAppRows(cells, opts) : []),
+    ...(ran.some((r) => r.cost) ? costSummaryRows(cells, opts) : []),
     ...(ran.some((r) => r.urgent) ? urgentSummaryRows(cells, opts) : []),
     ...(webhook ? [
       [`webhook deliveries/s (${int(opts.webhookCount)}, first POST → last receipt)`,
@@ -172,6 +184,13 @@ export function formatSummary(results, opts) {
   const line = (row) => `| ${row.map((v, c) => String(v).padEnd(widths[c])).join(' | ')} |`;
   const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
   return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
+}
+
+function costSummaryRows(cells, opts) {
+  return [
+    [`CPU per notification, gateway / database / Redis (${int(opts.costCount)} single POSTs, ${opts.costConcurrency} lanes)`, ...cells((r) => costCells(r.cost))],
+    ...(opts.naive ? [['  naive (WRITE_BATCHING=false)', ...cells((r) => costCells(r.naive.cost))]] : []),
+  ];
 }
 
 function urgentSummaryRows(cells, opts) {

@@ -38,6 +38,10 @@
  *      batch ingest (4) → committed/s and the batched ÷ naive ratios. A ratio is printed
  *      only when the notify_write_batch_size histogram confirms that the first run
  *      group-committed and this one did not. --no-naive skips it.
+ *   8b. single-POST cost (post-cost.mjs; after replay, and on the naive gateways):
+ *      --cost-count (20,000) POSTs to one connected user each, --cost-concurrency (64) lanes,
+ *      until all are received → CPU µs per notification of the gateways, MariaDB and Redis.
+ *      --cost-only runs nothing else (after the clients connect); --cost-count 0 skips it.
  *   9. webhook deliveries (webhook-deliveries.mjs; last, so its 20,000 queued deliveries
  *      never share the cores with another phase): a local receiver in a worker thread of
  *      this process answers 204 at once; a channel `hook` points at it; after an untimed
@@ -91,6 +95,7 @@ import { API_KEY, SETUPS, servicesProblem, startSetup } from './gateways.mjs';
 import { parseOptions } from './options.mjs';
 import { connectIdle, ingest, latency, replay, warmUp } from './phases.mjs';
 import { createPoster } from './poster.mjs';
+import { postCost } from './post-cost.mjs';
 import { writeMarkdown } from './markdown.mjs';
 import { countPosts, createProgress } from './progress.mjs';
 import { formatSetup, formatSummary } from './report.mjs';
@@ -109,6 +114,11 @@ async function runSetup(name, opts, servicesDown) {
   try {
     // Results are stored as each phase ends, so a failure still reports what was measured.
     await withSetup(name, {}, opts, async (ctx) => {
+      if (opts.costOnly) {
+        result.rss = ctx.rss;
+        result.cost = await ctx.progress.run('cost', () => postCost(ctx));
+        return;
+      }
       if (!opts.webhookOnly) {
         result.rss = ctx.rss;
         // First, so that its RSS figure, like the one for --clients, is taken on a gateway
@@ -118,6 +128,7 @@ async function runSetup(name, opts, servicesDown) {
         Object.assign(result, await ctx.progress.run('ingest', () => ingest(ctx)));
         result.batch = await ctx.progress.run('batch ingest', () => batchIngest(ctx));
         result.replay = await ctx.progress.run('replay', () => replay(ctx));
+        if (opts.costCount > 0) result.cost = await ctx.progress.run('cost', () => postCost(ctx));
       }
       if (opts.webhookCount > 0) {
         result.webhook = await ctx.progress.run('webhooks', () => webhookDeliveries(ctx), { count: opts.webhookCount });
@@ -129,11 +140,15 @@ async function runSetup(name, opts, servicesDown) {
     if (opts.naive && (!opts.webhookOnly || naiveWebhook)) {
       const env = { WRITE_BATCHING: 'false', ...(naiveWebhook && NAIVE_WORKER_ENV) };
       await withSetup(name, env, { ...opts, settleMs: 0 }, async (ctx) => {
-        if (!opts.webhookOnly) {
+        if (!opts.webhookOnly && !opts.costOnly) {
           await ctx.progress.run('warm-up', () => warmUp(ctx)); // the batched ingest ran after the latency phase's POSTs
           const naive = await ctx.progress.run('ingest', () => ingest(ctx));
           naive.batch = await ctx.progress.run('batch ingest', () => batchIngest(ctx));
           result.naive = compareWithNaive(result, naive);
+        }
+        if (!opts.webhookOnly && opts.costCount > 0) {
+          result.naive ??= {};
+          result.naive.cost = await ctx.progress.run('cost', () => postCost(ctx));
         }
         if (naiveWebhook) {
           result.naive ??= {};
@@ -177,7 +192,8 @@ async function urgentSetup(name, opts, result) {
 async function withSetup(name, env, opts, measure) {
   const setup = await startSetup(name, env);
   try {
-    const plain = createPoster({ urls: setup.urls, apiKey: API_KEY, tenantId: TENANT, maxSockets: Math.max(64, opts.concurrency) });
+    const maxSockets = Math.max(64, opts.concurrency, opts.costConcurrency);
+    const plain = createPoster({ urls: setup.urls, apiKey: API_KEY, tenantId: TENANT, maxSockets });
     onCleanup(async () => plain.close());
     // Counts what is posted, for the progress lines of the long phases.
     const { poster, counts } = countPosts(plain);
@@ -229,6 +245,7 @@ function setupBudgetMinutes(opts) {
   const seconds = 120 + opts.count / opts.rate + 4 * opts.duration + (2 * opts.drainMs + 2 * opts.batchDrainMs) / 1000 +
     (opts.broadcastClients > 0 ? opts.broadcastConnectMs / 1000 + (opts.broadcastRounds * opts.broadcastTimeoutMs) / 1000 : 0) +
     (2 * opts.clients) / 100 +
+    (opts.costCount > 0 ? 2 * (opts.costCount / 300 + opts.drainMs / 1000) : 0) +
     (opts.webhookCount > 0 ? opts.webhookCount / 1000 + opts.webhookDrainMs / 1000 + 20 : 0) +
     (opts.webhookNaiveCount > 0 ? opts.webhookNaiveCount / 1000 + opts.webhookDrainMs / 1000 + 20 : 0);
   return seconds / 60;

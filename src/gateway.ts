@@ -4,17 +4,15 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
-import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { Router } from 'express';
-import { Server } from 'socket.io';
 import { createApiKeyChecker } from './auth/api-keys.js';
 import { createTokenVerifier } from './auth/user-token.js';
 import type { Config } from './config/config.js';
 import { createChannelDrivers } from './delivery/channel-drivers.js';
 import { DeliveryPlanner } from './delivery/delivery-planner.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
-import { createApp } from './http/app.js';
+import { createApp, type AppDeps } from './http/app.js';
 import { channelRoutes } from './http/channel-routes.js';
 import { deliveryRoutes } from './http/delivery-routes.js';
 import { pushSubscriptionRoutes } from './http/push-subscription-routes.js';
@@ -27,7 +25,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { inboxRoutes } from './http/inbox-routes.js';
 import { createStateEcho } from './http/state-echo.js';
 import { sdkRoutes } from './http/sdk-routes.js';
-import { engineHeaders } from './http/security-headers.js';
+import { openApiRoute } from './http/openapi/openapi-route.js';
 import { httpServerOptions } from './http/server-timeouts.js';
 import { streamRoute } from './http/stream-route.js';
 import { notifyBatchRoute } from './http/notify-batch-route.js';
@@ -45,14 +43,17 @@ import { WriteBatcher } from './outbox/write-batcher.js';
 import { PolicyCache } from './policy/policy-cache.js';
 import { openRecipientLimits } from './delivery/recipient-limits.js';
 import type { PolicyChange } from './policy/policy-change.js';
-import { createLocalFanout } from './realtime/local-fanout.js';
 import { OUT_OF_BAND_EVENT, outOfBandEmits } from './realtime/out-of-band.js';
-import { createRedisFanout } from './realtime/redis-fanout.js';
+import { createFanout } from './realtime/fanout-from-config.js';
+import { createRedisClient, redisTargetOf } from './redis/redis-client.js';
 import { withReplayHold } from './realtime/replay-hold.js';
+import { createSocketServer, MAX_SOCKET_PACKET_BYTES } from './realtime/socket-server.js';
 import { startSlowConsumerGuard } from './realtime/slow-consumer-guard.js';
 import { attachSocketGateway, type GatewayServer, type OutageHandling, type ReplayHooks } from './realtime/socket-gateway.js';
 import { startRetentionSweeper } from './store/retention-sweeper.js';
 import { createTopicFeatures } from './topics/topic-features.js';
+import { servedApps } from './apps/app-scope.js';
+import { AppNamespaces } from './realtime/app-namespaces.js';
 import { createStore, type Store } from './store/store.js';
 import type { ConsumerLease } from './stream/consumer-lease.js';
 import { LocalLease } from './stream/local-lease.js';
@@ -63,6 +64,14 @@ export interface GatewayOptions {
   /** Default process metrics (off when several instances share a test process). */
   defaultMetrics?: boolean;
   hooks?: { writer?: WriterHooks; relay?: RelayHooks; replay?: ReplayHooks };
+  /** Serve on a host's HTTP server instead of one of our own (embed.ts); unset: standalone. */
+  host?: GatewayHost;
+}
+
+export interface GatewayHost {
+  httpServer: HttpServer;
+  /** Socket.IO's path on it. @default "/socket.io" */
+  socketPath?: string | undefined;
 }
 
 export interface Gateway {
@@ -80,12 +89,17 @@ export interface Gateway {
   readonly streamAdvanced: EventEmitter;
   /** Preferences and kind defaults for policy decisions (policy/policy.ts), cached and invalidated across instances. */
   readonly policies: PolicyCache;
+  /** The routes and their error handling: createApp serves them standalone, embed-routes.ts on a host's app. */
+  readonly httpRoutes: AppDeps;
+  /** Listens on our own server, then start(); embedded, the host listens instead. */
   listen(port?: number, host?: string): Promise<number>;
+  /** The background work: relay, planner, delivery worker, topics, slow-consumer guard, sweeper (once). */
+  start(): void;
+  /** Stops what the gateway started; the HTTP server only when it is the gateway's own. */
   close(): Promise<void>;
 }
 
-/** Socket.IO packets above this are refused (the connection is closed). */
-export const MAX_SOCKET_PACKET_BYTES = 16 * 1024;
+export { MAX_SOCKET_PACKET_BYTES };
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
@@ -95,7 +109,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   await store.migrate();
 
-  const fanout = config.REDIS_URL ? createRedisFanout(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : createLocalFanout();
+  // REDIS_URL or REDIS_CLUSTER_NODES (src/redis/redis-client.ts); neither: one process.
+  const redisTarget = redisTargetOf(config);
+  const fanout = createFanout(redisTarget, config.REDIS_KEY_PREFIX, logger);
   const leaseFor = (consumer: string): ConsumerLease =>
     store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger, consumer) : new LocalLease();
   const lease = leaseFor('realtime');
@@ -117,28 +133,26 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     fanout.announcePolicyChange(change);
   };
 
-  // The app is the request listener from the start: Socket.IO's attach() then wraps it, so
-  // long-polling requests on /socket.io/ reach engine.io only (a listener added after
-  // attach() also answered them with a 404, breaking the polling transport).
-  const httpServer = createServer(httpServerOptions(config), (req, res) => app(req, res));
-  const io: GatewayServer = new Server(httpServer, {
-    adapter: withReplayHold(fanout.adapter, (kind, sockets) => metrics.delivered.inc({ kind }, sockets)),
-    serveClient: false,
-    maxHttpBufferSize: MAX_SOCKET_PACKET_BYTES,
-    perMessageDeflate: false,
-    // Heartbeat: README "Production" says why these defaults and which proxy timeouts match.
-    pingInterval: config.SOCKET_PING_INTERVAL_MS,
-    pingTimeout: config.SOCKET_PING_TIMEOUT_MS,
-    // Same origins as the REST routes (http/cors.ts); none: no CORS headers.
-    ...(config.CORS_ORIGINS.length > 0 && { cors: { origin: [...config.CORS_ORIGINS], credentials: true } }),
+  // Standalone, the app is the request listener from the start: Socket.IO's attach() then
+  // wraps it, so long-polling requests on /socket.io/ reach engine.io only (a listener added
+  // after attach() also answered them with a 404, breaking the polling transport).
+  // Embedded, the server and its listener are the host's (embed.ts).
+  const httpServer = options.host?.httpServer ?? createServer(httpServerOptions(config), (req, res) => app!(req, res));
+  const sockets = createSocketServer(httpServer, {
+    adapter: withReplayHold(fanout.adapter, (kind, delivered) => metrics.delivered.inc({ kind }, delivered)),
+    config,
+    ...(options.host && { path: options.host.socketPath, hostServer: true }),
   });
-  io.engine.on('headers', engineHeaders);
+  const io = sockets.io;
+  // One namespace per app (the default app is `/`), each with the same handshake rules.
+  const apps = servedApps(config.NOTIFY_API_KEYS);
+  const namespaces = new AppNamespaces(io, apps);
 
   const relay = new OutboxRelay(
     store,
     lease,
-    ({ rooms, notification }) => {
-      if (rooms.length > 0) io.to(rooms).emit('notification', notification);
+    ({ rooms, notification, tenantKey }) => {
+      if (rooms.length > 0) namespaces.ofTenant(tenantKey)?.to(rooms).emit('notification', notification);
       metrics.published.inc({ kind: notification.kind });
     },
     { batchSize: config.RELAY_BATCH_SIZE, pollMs: config.RELAY_POLL_MS, leaseRetryMs: config.RELAY_LEASE_RETRY_MS },
@@ -147,12 +161,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   );
 
   // External channels: the planner (one leader) queues deliveries, workers on every instance send them.
-  const limitsRedis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
+  const limitsRedis = redisTarget ? createRedisClient(redisTarget, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
   limitsRedis?.on('error', (err: Error) => logger.warn({ err: err.message, role: 'limits' }, 'redis connection error'));
   const drivers = createChannelDrivers(config, limitsRedis);
   const checkApiKey = createApiKeyChecker(config.NOTIFY_API_KEYS);
   // Topics, transient emits and presence (shared through Redis when there is one).
-  const topics = await createTopicFeatures({ config, io, redis: limitsRedis, metrics, logger, checkApiKey });
+  const topics = await createTopicFeatures({ config, io, namespaces, redis: limitsRedis, metrics, logger, checkApiKey });
   const recipientLimits = await openRecipientLimits(config, logger);
   const worker = config.DELIVERY_WORKER
     ? new DeliveryWorker(
@@ -248,11 +262,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     ...(config.AUDIT_KINDS.length > 0 && { audit: createNotifyAudit(auditedKinds(config.AUDIT_KINDS), store.audit, logger) }),
   };
 
-  const verifyToken = createTokenVerifier(config);
+  const verifyToken = createTokenVerifier(config, apps);
   // Connections per address and per user, socket events, token expiry (socket and SSE).
   const connectionLimits = await createConnectionLimits(config, metrics, logger);
   outageHandling = attachSocketGateway({
-    io,
+    namespaces,
     topics: topics.sessions,
     store,
     verifyToken,
@@ -265,7 +279,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     devices: new DeviceLastSeen(store.devices, logger),
   });
 
-  const stateEcho = createStateEcho(io, config.REDIS_URL !== undefined);
+  const stateEcho = createStateEcho(io, namespaces, redisTarget !== null);
   const replayRetentionMs = config.REPLAY_RETENTION_HOURS * 3600_000;
   const streams = streamRoute({
     store,
@@ -285,12 +299,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const metricsRoute = Router().get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  const app = createApp({
+  const httpRoutes: AppDeps = {
     routers: [
       healthRoutes(
         [
           { name: 'store', check: () => store.ping() },
-          ...(config.REDIS_URL ? [{ name: 'redis', check: () => fanout.ping() }] : []),
+          ...(redisTarget ? [{ name: 'redis', check: () => fanout.ping() }] : []),
         ],
         () => draining,
       ),
@@ -307,7 +321,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         audit: store.audit,
       }),
       recipientRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, recipients: store.recipients, audit: store.audit }),
-      deviceRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, devices: store.devices, connectedDevices: connectedDevicesOf(io) }),
+      deviceRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, devices: store.devices, connectedDevices: connectedDevicesOf(namespaces) }),
       preferenceRoutes({
         checkApiKey: notifyDeps.checkApiKey,
         verifyToken,
@@ -327,6 +341,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       streams.router,
       topics.router,
       sdkRoutes({ demoPage: config.DEMO_PAGE }),
+      openApiRoute({ demoPage: config.DEMO_PAGE }),
     ],
     metrics,
     logger,
@@ -334,7 +349,34 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     trustProxy: config.TRUST_PROXY,
     isDraining: () => draining,
     corsOrigins: config.CORS_ORIGINS,
-  });
+  };
+  const app = options.host ? null : createApp(httpRoutes);
+  let started = false;
+  /** The background work; the HTTP side serves from the start. */
+  function start(): void {
+    if (started || draining) return;
+    started = true;
+    relay.start();
+    topics.start();
+    planner.start();
+    worker?.start();
+    stopGuard ??= startSlowConsumerGuard(
+      io,
+      { maxBufferedBytes: config.SOCKET_MAX_BUFFERED_BYTES, maxQueuedPackets: 1000, intervalMs: 1000 },
+      () => metrics.slowConsumerDrops.inc(),
+      logger,
+    );
+    stopSweeper ??= startRetentionSweeper(
+      store,
+      lease,
+      {
+        inboxRetentionMs: config.INBOX_RETENTION_DAYS * 86_400_000,
+        replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3_600_000,
+        auditRetentionMs: config.AUDIT_RETENTION_DAYS * 86_400_000,
+      },
+      logger,
+    );
+  }
 
   return {
     config,
@@ -349,33 +391,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     httpServer,
     streamAdvanced,
     policies,
+    httpRoutes,
     async listen(port = config.PORT, host = config.HOST) {
+      if (options.host) throw new Error('an embedded gateway does not listen: the host listens on its own server');
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => resolve());
       });
-      relay.start();
-      topics.start();
-      planner.start();
-      worker?.start();
-      stopGuard ??= startSlowConsumerGuard(
-        io,
-        { maxBufferedBytes: config.SOCKET_MAX_BUFFERED_BYTES, maxQueuedPackets: 1000, intervalMs: 1000 },
-        () => metrics.slowConsumerDrops.inc(),
-        logger,
-      );
-      stopSweeper ??= startRetentionSweeper(
-        store,
-        lease,
-        {
-          inboxRetentionMs: config.INBOX_RETENTION_DAYS * 86_400_000,
-          replayRetentionMs: config.REPLAY_RETENTION_HOURS * 3_600_000,
-          auditRetentionMs: config.AUDIT_RETENTION_DAYS * 86_400_000,
-        },
-        logger,
-      );
+      start();
       return (httpServer.address() as AddressInfo).port;
     },
+    start,
     /** Stop accepting, finish the relay batch, release the lease, close sockets and stores. */
     async close() {
       draining = true;
@@ -385,7 +411,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await planner.stop();
       await worker?.stop();
       streams.closeAll();
-      await closeHttp(io, httpServer);
+      await sockets.close();
       await fanout.close();
       await topics.close();
       await limitsRedis?.quit().catch(() => limitsRedis.disconnect());
@@ -397,19 +423,3 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   };
 }
 
-/** In-flight requests get this long to finish after close starts; then connections are cut. */
-const HTTP_DRAIN_MS = 3000;
-
-/**
- * Closes sockets (clients reconnect elsewhere and replay) and the HTTP server. A busy
- * keep-alive connection would keep `server.close()` waiting forever: idle ones are
- * closed now, responses meanwhile carry `Connection: close`, the rest are cut after
- * HTTP_DRAIN_MS.
- */
-function closeHttp(io: GatewayServer, httpServer: HttpServer): Promise<void> {
-  return new Promise<void>((resolve) => {
-    io.close(() => resolve());
-    httpServer.closeIdleConnections();
-    setTimeout(() => httpServer.closeAllConnections(), HTTP_DRAIN_MS).unref();
-  });
-}

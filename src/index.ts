@@ -11,10 +11,24 @@
  * store is migrated before the promise resolves. Unlike the `notify-gateway` command,
  * nothing is generated: development credentials only exist for the command, so the
  * user-token key and the API keys must be given.
+ *
+ * Or inside an existing Express 5 app and HTTP server (README "Embedding in an existing
+ * Express app"), with the same settings and guarantees:
+ *
+ *   import { attachNotifyGateway } from 'notify-gateway';
+ *   const app = express();                 // the host's routes, before or after
+ *   const httpServer = http.createServer(app);
+ *   const gateway = await attachNotifyGateway({ app, httpServer, JWT_SECRET, NOTIFY_API_KEYS: [apiKey] });
+ *   httpServer.listen(3000);               // the host listens; the gateway's work starts with it
+ *   await gateway.close();                 // the gateway's part only; the host's server keeps serving
+ *
+ * The gateway's routes (/api/…, /healthz, /readyz, /metrics, /sdk/…) take only the
+ * requests that match them; Socket.IO is at `socketPath` (default /socket.io).
  */
 import type { Server as HttpServer } from 'node:http';
 import { CONFIG_KEYS, ConfigError, type Config } from './config/config.js';
-import { parseConfigOptions, type ConfigKey, type ConfigOptions, type ConfigValue } from './config/config-options.js';
+import type { ConfigKey, ConfigOptions, ConfigValue } from './config/config-options.js';
+import { embeddedConfig } from './embed-config.js';
 import { createGateway } from './gateway.js';
 
 export type NotifyGatewayOptions = ConfigOptions;
@@ -31,13 +45,7 @@ export interface NotifyGateway {
 }
 
 export async function createNotifyGateway(options: NotifyGatewayOptions = {}): Promise<NotifyGateway> {
-  const config = parseConfigOptions(options);
-  if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY) {
-    throw new ConfigError('an embedded gateway needs JWT_SECRET or JWT_PUBLIC_KEY to verify user tokens');
-  }
-  if (config.NOTIFY_API_KEYS.length === 0) {
-    throw new ConfigError('an embedded gateway needs NOTIFY_API_KEYS (a list of "key" or "key:tenant")');
-  }
+  const config = embeddedConfig(options);
   const gateway = await createGateway(config);
   return {
     config,
@@ -47,5 +55,7 @@ export async function createNotifyGateway(options: NotifyGatewayOptions = {}): P
   };
 }
 
+export { attachNotifyGateway } from './embed.js';
+export type { AttachNotifyGatewayOptions, AttachedNotifyGateway } from './embed.js';
 export { CONFIG_KEYS, ConfigError };
 export type { Config, ConfigKey, ConfigValue };

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   await starting?.close();
   const port = await gateway.listen();
   logger.info(
-    { port, store: gateway.store.dialect.name, fanout: effective.REDIS_URL ? 'redis' : 'local' },
+    { port, store: gateway.store.dialect.name, fanout: effective.REDIS_CLUSTER_NODES ? 'redis-cluster' : effective.REDIS_URL ? 'redis' : 'local' },
     'notify gateway listening',
   );
   if (demo) process.stdout.write(describeDemo(demo, `http://localhost:${port}`));

@@ -1,5 +1,5 @@
 /**
- * `npm test` works on any machine: with nginx, promtool, redis-server and chromium off
+ * `npm test` works on any machine: with nginx, promtool, prometheus, redis-server and chromium off
  * PATH and MySQL/Redis on closed ports, vitest leaves out exactly the files that need
  * them, one line per missing tool saying how to get it, and what is left passes. Under
  * CI=true nothing is left out. Runs vitest itself in `list` mode and on a small subset.
@@ -18,7 +18,9 @@ const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 const TOOLS = [
   { line: /^!! nginx not found on PATH: left out .*test\/deploy\/nginx\.test\.ts.*Get it: apt-get install nginx\.$/m, file: 'test/deploy/nginx.test.ts' },
   { line: /^!! promtool not found on PATH: left out .*test\/deploy\/prometheus\.test\.ts.*Get it: apt-get install prometheus/m, file: 'test/deploy/prometheus.test.ts' },
+  { line: /^!! prometheus not found on PATH: left out .*test\/deploy\/dashboard-queries\.test\.ts.*Get it: apt-get install prometheus\.$/m, file: 'test/deploy/dashboard-queries.test.ts' },
   { line: /^!! redis-server not found on PATH: left out .*test\/deploy\/startup-deps\.test\.ts.*Get it: apt-get install redis-server\.$/m, file: 'test/deploy/startup-deps.test.ts' },
+  { line: /^!! redis-cli not found on PATH: left out .*test\/cluster\/redis-cluster\.mysql\.test\.ts.*Get it: apt-get install redis-tools/m, file: 'test/cluster/redis-cluster.mysql.test.ts' },
   { line: /^!! chromium not found on PATH: left out .*test\/client\/demo-page\.test\.ts.*Get it: apt-get install chromium/m, file: 'test/client/demo-page.test.ts' },
   { line: /^!! MySQL\/MariaDB not reachable at mysql:\/\/root@127\.0\.0\.1:\d+\/test: left out the mysql project .*Get it: apt-get install mariadb-server/m, file: 'test/deploy/cluster.test.ts' },
   { line: /^!! Redis not reachable at redis:\/\/127\.0\.0\.1:\d+: left out the mysql project\. Get it: apt-get install redis-server/m, file: null },

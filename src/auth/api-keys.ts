@@ -7,8 +7,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiKeySpec } from '../config/config.js';
 
 export interface ApiKeyGrant {
-  /** null: any tenant. */
+  /** null: any tenant of the app. The tenant id as the app knows it (not the storage key). */
   tenantId: string | null;
+  /** The app the key is bound to: every tenant it names is this app's (apps/app-scope.ts). */
+  app: string;
   /** A short hash naming the key (see `apiKeyId`). */
   keyId: string;
 }
@@ -22,14 +24,14 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export const apiKeyId = (key: string): string => digest(key).toString('hex').slice(0, 12);
 
 export function createApiKeyChecker(keys: readonly ApiKeySpec[]): (presented: string | undefined) => ApiKeyGrant | null {
-  const known = keys.map((k) => ({ digest: digest(k.key), tenantId: k.tenantId, keyId: apiKeyId(k.key) }));
+  const known = keys.map((k) => ({ digest: digest(k.key), tenantId: k.tenantId, app: k.app, keyId: apiKeyId(k.key) }));
   return (presented) => {
     if (!presented) return null;
     const candidate = digest(presented);
     let grant: ApiKeyGrant | null = null;
     for (const k of known) {
       // Visit every key so the time taken does not say which one matched.
-      if (timingSafeEqual(candidate, k.digest)) grant = { tenantId: k.tenantId, keyId: k.keyId };
+      if (timingSafeEqual(candidate, k.digest)) grant = { tenantId: k.tenantId, app: k.app, keyId: k.keyId };
     }
     return grant;
   };

@@ -7,8 +7,10 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { TENANT_ID, type Config } from '../config/config.js';
 import { claimPatterns } from '../topics/topic-names.js';
+import { DEFAULT_APP, storageTenant } from '../apps/app-scope.js';
 
 export interface Principal {
+  /** The storage tenant key: the `tid` claim, within the token's app (apps/app-scope.ts). */
   tenantId: string;
   userId: string;
 }
@@ -34,7 +36,16 @@ export interface VerifiedToken extends Principal {
 
 export type TokenVerifier = (token: unknown) => VerifiedToken;
 
-export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWT_PUBLIC_KEY' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>): TokenVerifier {
+/**
+ * `apps`: the apps this gateway serves; a token's `app` claim (absent: the default app)
+ * must name one of them. Its `tid` is then that app's tenant: the principal carries the
+ * storage key, so nothing of one app is ever found with another app's token.
+ */
+export function createTokenVerifier(
+  config: Pick<Config, 'JWT_SECRET' | 'JWT_PUBLIC_KEY' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
+  apps: readonly string[] = [DEFAULT_APP],
+): TokenVerifier {
+  const served = new Set(apps);
   if (!config.JWT_PUBLIC_KEY && !config.JWT_SECRET) throw new Error('no JWT_SECRET or JWT_PUBLIC_KEY configured');
   // A key object made once: given a string, jsonwebtoken parses it on every verify (first
   // as a PEM public key, failing, for an HMAC secret) — about 1 ms per token, which a
@@ -59,9 +70,11 @@ export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWT_PUB
     const tenantId = claims.tid ?? 'default';
     if (typeof claims.sub !== 'string' || !USER_ID.test(claims.sub)) throw new AuthError('bad_claims');
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw new AuthError('bad_claims');
+    const app = claims.app ?? DEFAULT_APP;
+    if (typeof app !== 'string' || !served.has(app)) throw new AuthError('bad_claims');
     const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : null;
     const topicPatterns = claimPatterns(claims.topics);
-    return { tenantId, userId: claims.sub, expiresAt, ...(topicPatterns.length > 0 && { topicPatterns }) };
+    return { tenantId: storageTenant(app, tenantId), userId: claims.sub, expiresAt, ...(topicPatterns.length > 0 && { topicPatterns }) };
   };
 }
 

@@ -24,6 +24,9 @@
  * - On a fallback step, the best step is retried every `upgradeAfterMs`.
  * - The browser's offline/online events close at once / reconnect at once, instead of
  *   waiting for timeouts (open WebSockets are not closed by the browser going offline).
+ * - Attempts after an open connection was lost say so (`reconnect`, sent as
+ *   `auth.reconnect`) until one opens; the first connection of a page load, and the
+ *   manager's own switches (upgrade to WebSocket, reopening with a renewed token), do not.
  */
 import { backoffDelay, refreshDelayMs, tokenExpiry } from './support.js';
 import type { TokenSource } from './rest-api.js';
@@ -71,6 +74,8 @@ export class ConnectionManager {
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private renewAt = 0;
+  /** An open connection was lost and none has opened since: the next one is a reconnect. */
+  private lostConnection = false;
 
   constructor(private readonly options: ManagerOptions) {}
 
@@ -100,6 +105,7 @@ export class ConnectionManager {
   }
 
   private readonly wentOffline = () => {
+    if (this.current !== null) this.lostConnection = true;
     this.teardown();
     this.options.onState('offline');
     this.retryLater();
@@ -145,6 +151,7 @@ export class ConnectionManager {
       ...this.options.context,
       token,
       lastAckId: this.options.lastAckId(token),
+      reconnect: this.lostConnection,
       topics: this.options.topics?.() ?? [],
       onOpen: (name) => live() && this.opened(name),
       onNotification: (n) => live() && this.options.onNotification(n, this.current ?? 'websocket'),
@@ -158,6 +165,7 @@ export class ConnectionManager {
   }
 
   private opened(name: TransportName): void {
+    this.lostConnection = false;
     this.failures = 0;
     this.attempt = 0;
     this.refreshedToken = false;
@@ -175,6 +183,7 @@ export class ConnectionManager {
   }
 
   private async closed(reason: CloseReason, retryAfterMs?: number): Promise<void> {
+    if (this.current !== null) this.lostConnection = true;
     this.transport = null;
     this.current = null;
     clearTimeout(this.upgradeTimer);

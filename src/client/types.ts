@@ -10,7 +10,7 @@ export interface Notification {
   body: string | null;
   data: Record<string, unknown> | null;
   priority: Priority;
-  scope: 'user' | 'tenant' | 'topic';
+  scope: 'user' | 'tenant' | 'topic' | 'app';
   tenantId: string;
   createdAt: string;
   /** Scope "topic": the topics it was sent to (a socket gets it once, for those it subscribed). */

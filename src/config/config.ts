@@ -4,6 +4,7 @@
  * `process.env` anywhere else.
  */
 import { z } from 'zod';
+import { APP_ID, DEFAULT_APP } from '../apps/app-scope.js';
 
 const boolFromEnv = z
   .enum(['true', 'false', '1', '0'])
@@ -11,20 +12,29 @@ const boolFromEnv = z
 
 const intFromEnv = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** `key` (any tenant) or `key:tenant` (bound to one tenant), comma-separated. */
+/**
+ * Comma-separated keys: `key` (any tenant of the default app), `key:tenant` (one tenant),
+ * `key:tenant:app` (one tenant of an app), `key::app` (any tenant of an app). A key is
+ * bound to exactly one app (README "Apps").
+ */
 const apiKeysFromEnv = z.string().transform((raw, ctx) => {
   const keys: ApiKeySpec[] = [];
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [key, tenant, extra] = part.split(':');
-    if (!key || key.length < 16 || extra !== undefined || tenant === '') {
-      ctx.addIssue({ code: 'custom', message: 'each key must be "key" or "key:tenant", key at least 16 characters' });
+    const [key, tenant, app, extra] = part.split(':');
+    const anyTenantOfApp = tenant === '' && app !== undefined;
+    if (!key || key.length < 16 || extra !== undefined || (tenant === '' && !anyTenantOfApp) || app === '') {
+      ctx.addIssue({ code: 'custom', message: 'each key must be "key", "key:tenant", "key:tenant:app" or "key::app", key at least 16 characters' });
       return z.NEVER;
     }
-    if (tenant !== undefined && !TENANT_ID.test(tenant)) {
+    if (tenant && !TENANT_ID.test(tenant)) {
       ctx.addIssue({ code: 'custom', message: `tenant "${tenant}" does not match ${TENANT_ID}` });
       return z.NEVER;
     }
-    keys.push({ key, tenantId: tenant ?? null });
+    if (app !== undefined && !APP_ID.test(app)) {
+      ctx.addIssue({ code: 'custom', message: `app "${app}" does not match ${APP_ID}` });
+      return z.NEVER;
+    }
+    keys.push({ key, tenantId: tenant || null, app: app ?? DEFAULT_APP });
   }
   return keys;
 });
@@ -66,13 +76,34 @@ const originsFromEnv = z.string().transform((raw, ctx) => {
   return origins;
 });
 
+/** Redis Cluster seed nodes: comma-separated `host:port` (`[v6]:port`); any few of the nodes will do. */
+const clusterNodesFromEnv = z.string().transform((raw, ctx) => {
+  const nodes: { host: string; port: number }[] = [];
+  for (const item of [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))]) {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  if (nodes.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'name at least one host:port' });
+    return z.NEVER;
+  }
+  return nodes;
+});
+
 /** Tenant ids never contain ':' so that room names `user:<tid>:<uid>` cannot collide. */
 export const TENANT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface ApiKeySpec {
   key: string;
-  /** null: the key may notify any tenant. */
+  /** null: the key may notify any tenant (of its app). */
   tenantId: string | null;
+  /** The app the key is bound to (apps/app-scope.ts); `default` unless configured. */
+  app: string;
 }
 
 const envSchema = z
@@ -89,6 +120,8 @@ const envSchema = z
       .default('sqlite:./data/notify.db'),
     /** Unset → one process with the in-process adapter. */
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /** Redis Cluster (7+) seed nodes `host:port,…` instead of REDIS_URL; unset → REDIS_URL decides. */
+    REDIS_CLUSTER_NODES: clusterNodesFromEnv.optional(),
     /** Prefix of every Redis channel, so several gateways can share one Redis. @default "notify" */
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('notify'),
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
@@ -283,6 +316,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (isProduction && !parsed.JWT_SECRET && !parsed.JWT_PUBLIC_KEY) {
     throw new ConfigError('production requires JWT_SECRET or JWT_PUBLIC_KEY to verify user tokens');
   }
+  // Two Redis settings would split instances that read them differently: refuse, not guess.
+  if (parsed.REDIS_URL && parsed.REDIS_CLUSTER_NODES) throw new ConfigError('set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
   if (parsed.SMTP_URL && !parsed.EMAIL_FROM) throw new ConfigError('SMTP_URL is set: EMAIL_FROM is required too');
   const vapid = [parsed.VAPID_PUBLIC_KEY, parsed.VAPID_PRIVATE_KEY, parsed.VAPID_SUBJECT].filter(Boolean).length;
   if (vapid !== 0 && vapid !== 3) throw new ConfigError('set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT together');

@@ -4,6 +4,7 @@
  * restart does not invalidate tokens already handed out) and print a ready demo
  * token, key and curl line. Production never gets here: config refuses to start.
  */
+import { DEFAULT_APP } from '../apps/app-scope.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -34,7 +35,7 @@ export function withDevCredentials(
   const merged: Config = Object.freeze({
     ...config,
     JWT_SECRET: needsSecret ? stored.jwtSecret : config.JWT_SECRET,
-    NOTIFY_API_KEYS: needsKey ? Object.freeze([Object.freeze({ key: stored.apiKey, tenantId: null })]) : config.NOTIFY_API_KEYS,
+    NOTIFY_API_KEYS: needsKey ? Object.freeze([Object.freeze({ key: stored.apiKey, tenantId: null, app: DEFAULT_APP })]) : config.NOTIFY_API_KEYS,
   });
   const demo: DemoCredentials = {
     apiKey: merged.NOTIFY_API_KEYS[0]!.key,

@@ -4,7 +4,7 @@
  * shared through Redis when configured (every instance counts the same robot), in memory
  * otherwise (one process).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { Config } from '../config/config.js';
 import type { ChannelDriver, ChannelType } from './channel.js';
 import { createEmailChannel } from './email/email-channel.js';
@@ -13,7 +13,7 @@ import { createWebpushChannel } from './webpush/webpush-channel.js';
 import { createMemoryRobotRateLimit, createRedisRobotRateLimit } from './wecom/robot-rate-limit.js';
 import { createWecomChannel } from './wecom/wecom-channel.js';
 
-export function createChannelDrivers(config: Config, redis: Redis | null): Map<ChannelType, ChannelDriver> {
+export function createChannelDrivers(config: Config, redis: RedisClient | null): Map<ChannelType, ChannelDriver> {
   const allowPrivate = config.ALLOW_PRIVATE_WEBHOOKS;
   const timeoutMs = config.WEBHOOK_TIMEOUT_MS;
   const robotRate = { limit: config.WECOM_ROBOT_LIMIT, windowMs: config.WECOM_ROBOT_WINDOW_MS };

@@ -4,6 +4,7 @@
  * `external: "full"`. In-app payloads are not affected: this is for copies that leave the
  * product (a partner's server, a chat group, a mailbox, a lock screen).
  */
+import { publicTenant } from '../apps/app-scope.js';
 import type { ClaimedDelivery } from '../store/delivery-repository.js';
 import type { DigestSummary } from '../store/digest-windows.js';
 import { decodeDelivery } from '../store/message-codec.js';
@@ -17,7 +18,7 @@ export function toExternalMessage(claimed: ClaimedDelivery & { message: NonNulla
   return {
     id: claimed.messageId,
     kind: message.kind,
-    tenantId: claimed.tenantId,
+    tenantId: publicTenant(claimed.tenantId),
     title: message.title,
     body: full ? message.body : null,
     data: full ? message.data : null,
@@ -42,7 +43,7 @@ export function toDigestMessage(claimed: ClaimedDelivery, digest: DigestSummary)
   return {
     id: claimed.id,
     kind: newest?.kind ?? digest.key,
-    tenantId: claimed.tenantId,
+    tenantId: publicTenant(claimed.tenantId),
     title,
     body: lines.join('\n'),
     data: null,

@@ -10,6 +10,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { openLimitStore, WindowLimits, type LimitStore } from '../limits/window-limits.js';
+import { redisTargetOf } from '../redis/redis-client.js';
 
 export type RecipientVerdict = { allowed: true } | { allowed: false; resetMs: number };
 
@@ -23,7 +24,7 @@ const limitName = (channelType: string) => `${channelType}_recipient`;
 
 export async function openRecipientLimits(config: Config, logger: Logger): Promise<RecipientLimits> {
   const perType: Record<string, number> = { email: config.EMAIL_LIMIT_PER_RECIPIENT, webpush: config.WEBPUSH_LIMIT_PER_RECIPIENT };
-  const store: LimitStore = await openLimitStore(config.REDIS_URL, `${config.REDIS_KEY_PREFIX}:recipient-limits`, logger);
+  const store: LimitStore = await openLimitStore(redisTargetOf(config), `${config.REDIS_KEY_PREFIX}:recipient-limits`, logger);
   const limits = new WindowLimits(
     Object.entries(perType).map(([type, points]) => ({ name: limitName(type), points, windowSeconds: config.RECIPIENT_LIMIT_WINDOW_SECONDS })),
     store,

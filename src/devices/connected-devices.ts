@@ -4,13 +4,15 @@
  * adapter's request timeout), and the device each named.
  */
 import { userRoom } from '../outbox/outbox-relay.js';
-import type { GatewayServer } from '../realtime/socket-gateway.js';
+import type { AppNamespaces } from '../realtime/app-namespaces.js';
 
 export type ConnectedDevices = (tenantId: string, userId: string) => Promise<Set<string>>;
 
-export function connectedDevicesOf(io: GatewayServer): ConnectedDevices {
+export function connectedDevicesOf(namespaces: AppNamespaces): ConnectedDevices {
   return async (tenantId, userId) => {
-    const sockets = await io.in(userRoom(tenantId, userId)).fetchSockets();
+    const nsp = namespaces.ofTenant(tenantId);
+    if (!nsp) return new Set();
+    const sockets = await nsp.in(userRoom(tenantId, userId)).fetchSockets();
     return new Set(sockets.flatMap((socket) => (socket.data.deviceId ? [socket.data.deviceId] : [])));
   };
 }

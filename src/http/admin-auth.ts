@@ -2,13 +2,16 @@
  * API-key authentication for the management routes (channels, recipients, deliveries):
  * the key decides the tenant. A key bound to a tenant manages only that tenant; a key
  * for any tenant names it with `?tenantId=` (default `default`), or, where a route lists
- * across tenants, may leave it out.
+ * across tenants, may leave it out. Tenants are always the key's app's (apps/app-scope.ts);
+ * responses show tenant ids as the app knows them (`publicTenant`).
  */
 import type { Request } from 'express';
 import type { ApiKeyGrant } from '../auth/api-keys.js';
 import { TENANT_ID } from '../config/config.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { HttpError } from './errors.js';
+import { storageTenant } from '../apps/app-scope.js';
+import type { TenantScope } from '../store/tenant-scope.js';
 
 export interface AdminAuthDeps {
   checkApiKey: (presented: string | undefined) => ApiKeyGrant | null;
@@ -24,13 +27,17 @@ export function requireApiKey(deps: AdminAuthDeps, req: Request): ApiKeyGrant {
   return grant;
 }
 
-/** The one tenant this request acts on. */
+/** The one tenant this request acts on: its storage key, within the key's app. */
 export function tenantOf(deps: AdminAuthDeps, req: Request): string {
-  return tenantFilterOf(deps, req) ?? 'default';
+  const scope = tenantScopeOf(deps, req);
+  return 'tenantId' in scope ? scope.tenantId : storageTenant(scope.app, 'default');
 }
 
-/** The tenant named or bound, or null when an any-tenant key names none (list across tenants). */
-export function tenantFilterOf(deps: AdminAuthDeps, req: Request): string | null {
+/**
+ * The tenant named or bound, or, when a key for any tenant names none, every tenant of
+ * the key's app (routes that list across tenants). Never another app's tenants.
+ */
+export function tenantScopeOf(deps: AdminAuthDeps, req: Request): TenantScope {
   const grant = requireApiKey(deps, req);
   const asked = req.query.tenantId;
   if (asked !== undefined && (typeof asked !== 'string' || !TENANT_ID.test(asked))) {
@@ -41,9 +48,9 @@ export function tenantFilterOf(deps: AdminAuthDeps, req: Request): string | null
       deps.metrics.authFailures.inc({ reason: 'tenant_mismatch' });
       throw new HttpError('FORBIDDEN_TENANT', `this API key may only manage tenant "${grant.tenantId}"`);
     }
-    return grant.tenantId;
+    return { tenantId: storageTenant(grant.app, grant.tenantId) };
   }
-  return asked ?? null;
+  return asked !== undefined ? { tenantId: storageTenant(grant.app, asked) } : { app: grant.app };
 }
 
 /** zod issues → the catalogue's VALIDATION_FAILED. */

@@ -1,5 +1,9 @@
-/** The Express app: body limits, request metrics/logging, routes, the error catalogue. */
-import express, { type Router } from 'express';
+/**
+ * The gateway's HTTP side: body limits, request metrics/logging, routes, the error
+ * catalogue. `createApp` is the standalone app; `gatewayRoutes` is the same chain as one
+ * Router, for mounting on a host's app (embed-routes.ts).
+ */
+import express, { Router } from 'express';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { cors } from './cors.js';
@@ -28,8 +32,15 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (deps.trustProxy) app.set('trust proxy', deps.trustProxy);
-  app.use(securityHeaders());
-  app.use((req, res, next) => {
+  app.use(gatewayRoutes(deps));
+  return app;
+}
+
+/** Every route with its middleware, a 404 for anything else and the error handler. */
+export function gatewayRoutes(deps: AppDeps): Router {
+  const router = Router();
+  router.use(securityHeaders());
+  router.use((req, res, next) => {
     if (deps.isDraining?.()) res.set('Connection', 'close');
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -40,15 +51,15 @@ export function createApp(deps: AppDeps): express.Express {
     });
     next();
   });
-  app.use(cors(deps.corsOrigins ?? []));
-  app.use(rejectBadPathEncoding);
+  router.use(cors(deps.corsOrigins ?? []));
+  router.use(rejectBadPathEncoding);
   // JSON bodies obey the input rules (json-guard.ts). The batch endpoint parses its own, larger body.
   const json = jsonBody(MAX_BODY_BYTES);
-  app.use((req, res, next) => (req.path === BATCH_PATH ? next() : json(req, res, next)));
-  for (const router of deps.routers) app.use(router);
-  app.use((req) => {
+  router.use((req, res, next) => (req.path === BATCH_PATH ? next() : json(req, res, next)));
+  for (const routes of deps.routers) router.use(routes);
+  router.use((req) => {
     throw new HttpError('NOT_FOUND', `no route for ${req.method} ${req.path}`);
   });
-  app.use(errorHandler(deps.logger, deps.isStoreUnavailable));
-  return app;
+  router.use(errorHandler(deps.logger, deps.isStoreUnavailable));
+  return router;
 }

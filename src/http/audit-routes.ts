@@ -6,11 +6,12 @@
  * Rows are written by the routes that make the changes (channels, recipients, delivery
  * retries), after the change, and by the notify routes for audited kinds (notify-audit.ts).
  */
+import { withPublicTenant } from './public-tenant.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ApiKeyGrant } from '../auth/api-keys.js';
 import type { AuditRepository } from '../store/audit-repository.js';
-import { tenantFilterOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { tenantScopeOf, validationError, type AdminAuthDeps } from './admin-auth.js';
 
 /** What the change routes need: append only. */
 export type AuditLog = Pick<AuditRepository, 'record'>;
@@ -23,7 +24,7 @@ export interface AuditRouteDeps extends AdminAuthDeps {
 export const keyActor = (grant: ApiKeyGrant): string => `key:${grant.keyId}`;
 
 const ID = /^[0-9a-f-]{36}$/;
-const listQuery = z.object({
+export const listQuery = z.object({
   action: z.string().regex(/^[a-z][a-z0-9_.]{0,31}$/, 'an action such as channel.put').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().regex(ID, 'a cursor from a previous page').optional(),
@@ -33,18 +34,18 @@ const listQuery = z.object({
 export function auditRoutes(deps: AuditRouteDeps): Router {
   const router = Router();
   router.get('/api/audit', async (req, res) => {
-    const tenantId = tenantFilterOf(deps, req);
+    const scope = tenantScopeOf(deps, req);
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw validationError('the query is invalid', parsed.error.issues);
     const q = parsed.data;
     const entries = await deps.audit.list({
-      ...(tenantId !== null && { tenantId }),
+      scope,
       ...(q.action && { action: q.action }),
       ...(q.cursor && { before: q.cursor }),
       limit: q.limit,
     });
     const last = entries[entries.length - 1];
-    res.json({ entries, nextCursor: entries.length === q.limit && last ? last.id : null });
+    res.json({ entries: entries.map(withPublicTenant), nextCursor: entries.length === q.limit && last ? last.id : null });
   });
   return router;
 }

@@ -125,7 +125,8 @@ export function splitItems(bytes: Buffer, from = 0): [number, number][] | null {
   };
   if (!expect(0x7b /* { */)) return null;
   skip();
-  if (bytes.compare(KEY, 0, KEY.length, i, i + KEY.length) !== 0) return null;
+  // A body shorter than the key (`{}`) is another shape; compare() would throw on it.
+  if (i + KEY.length > bytes.length || bytes.compare(KEY, 0, KEY.length, i, i + KEY.length) !== 0) return null;
   i += KEY.length;
   if (!expect(0x3a /* : */) || !expect(0x5b /* [ */)) return null;
   const spans: [number, number][] = [];

@@ -9,13 +9,14 @@
  * on every send (address-guard.ts). PUT and DELETE leave a row in the audit log (type
  * only: never the URL or the secret).
  */
+import { publicTenant } from '../apps/app-scope.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import { checkTargetUrl } from '../delivery/address-guard.js';
 import type { ChannelType } from '../delivery/channel.js';
 import { generateWebhookSecret, isWebhookSecret } from '../delivery/webhook/standard-webhooks.js';
 import type { ChannelRecord, ChannelRepository } from '../store/channel-repository.js';
-import { requireApiKey, tenantFilterOf, tenantOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { requireApiKey, tenantScopeOf, tenantOf, validationError, type AdminAuthDeps } from './admin-auth.js';
 import { keyActor, type AuditLog } from './audit-routes.js';
 import { HttpError } from './errors.js';
 import { CHANNEL_NAME } from './notify-schema.js';
@@ -29,7 +30,7 @@ export interface ChannelRouteDeps extends AdminAuthDeps {
 }
 
 const url = z.string().min(1).max(2048);
-const channelBody = z.discriminatedUnion('type', [
+export const channelBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('webhook'), url, secret: z.string().max(200).optional() }).strict(),
   z.object({ type: z.literal('wecom'), url }).strict(),
   z.object({ type: z.literal('email') }).strict(),
@@ -79,8 +80,7 @@ export function channelRoutes(deps: ChannelRouteDeps): Router {
   });
 
   router.get('/api/channels', async (req, res) => {
-    const tenantId = tenantFilterOf(deps, req);
-    res.json({ channels: (await deps.channels.list(tenantId)).map(present) });
+    res.json({ channels: (await deps.channels.list(tenantScopeOf(deps, req))).map(present) });
   });
 
   router.get('/api/channels/:name', async (req, res) => {
@@ -111,7 +111,7 @@ function channelName(raw: unknown): string {
 function present(channel: ChannelRecord) {
   const { url, secret } = channel.config as { url?: string; secret?: string };
   return {
-    tenantId: channel.tenantId,
+    tenantId: publicTenant(channel.tenantId),
     name: channel.name,
     type: channel.type,
     ...(url !== undefined && { url: maskUrl(url) }),

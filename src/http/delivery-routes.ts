@@ -5,11 +5,13 @@
  * A tenant-bound key sees and retries only its tenant's rows. A retry leaves a row in the
  * audit log.
  */
+import { withPublicTenant } from './public-tenant.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import { DELIVERY_STATUSES, type DeliveryRepository, type DeliveryStatus } from '../store/delivery-repository.js';
-import { requireApiKey, tenantFilterOf, validationError, type AdminAuthDeps } from './admin-auth.js';
+import { requireApiKey, tenantScopeOf, validationError, type AdminAuthDeps } from './admin-auth.js';
 import { keyActor, type AuditLog } from './audit-routes.js';
+import { inScope } from '../store/tenant-scope.js';
 import { HttpError } from './errors.js';
 import { CHANNEL_NAME } from './notify-schema.js';
 
@@ -21,7 +23,7 @@ export interface DeliveryRouteDeps extends AdminAuthDeps {
 }
 
 const ID = /^[0-9a-f-]{36}$/;
-const listQuery = z.object({
+export const listQuery = z.object({
   status: z.enum(DELIVERY_STATUSES as [DeliveryStatus, ...DeliveryStatus[]]).optional(),
   channel: z.string().regex(CHANNEL_NAME).optional(),
   messageId: z.string().regex(ID, 'a notification id').optional(),
@@ -34,12 +36,12 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
   const router = Router();
 
   router.get('/api/deliveries', async (req, res) => {
-    const tenantId = tenantFilterOf(deps, req);
+    const scope = tenantScopeOf(deps, req);
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw validationError('the query is invalid', parsed.error.issues);
     const q = parsed.data;
     const deliveries = await deps.deliveries.list({
-      ...(tenantId !== null && { tenantId }),
+      scope,
       ...(q.status && { status: q.status }),
       ...(q.channel && { channel: q.channel }),
       ...(q.messageId && { messageId: q.messageId }),
@@ -47,14 +49,14 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
       limit: q.limit,
     });
     const last = deliveries[deliveries.length - 1];
-    res.json({ deliveries, nextCursor: deliveries.length === q.limit && last ? last.id : null });
+    res.json({ deliveries: deliveries.map(withPublicTenant), nextCursor: deliveries.length === q.limit && last ? last.id : null });
   });
 
   router.post('/api/deliveries/:id/retry', async (req, res) => {
-    const tenantId = tenantFilterOf(deps, req);
+    const scope = tenantScopeOf(deps, req);
     const id = String(req.params.id);
     const found = ID.test(id) ? await deps.deliveries.get(id) : null;
-    if (!found || (tenantId !== null && found.tenantId !== tenantId)) throw new HttpError('NOT_FOUND', 'no such delivery');
+    if (!found || !inScope(scope, found.tenantId)) throw new HttpError('NOT_FOUND', 'no such delivery');
     if (!(await deps.deliveries.retryNow(id))) {
       throw new HttpError('CONFLICT', `only dead or failed deliveries can be retried; this one is ${found.status}`);
     }
@@ -66,7 +68,8 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
       target: id,
       details: { messageId: found.messageId, channel: found.channel, channelType: found.channelType, from: found.status },
     });
-    res.status(202).json({ delivery: await deps.deliveries.get(id) });
+    const retried = await deps.deliveries.get(id);
+    res.status(202).json({ delivery: retried && withPublicTenant(retried) });
   });
 
   return router;

@@ -44,7 +44,7 @@ export interface InboxRouteDeps {
 const flag = z.enum(['1', 'true', '0', 'false']);
 const isOn = (value: string | undefined) => value === '1' || value === 'true';
 
-const listQuery = z
+export const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().min(1).max(200).optional(),

@@ -37,9 +37,9 @@ const MAX_ECHO_IDS = 1000;
 /** Most ids one seen request may name. */
 const MAX_SEEN_IDS = 500;
 
-const notificationId = z.string().min(1).max(64);
+export const notificationId = z.string().min(1).max(64);
 
-const seenBody = z
+export const seenBody = z
   .object({
     until: z.iso.datetime({ offset: true }).optional(),
     ids: z.array(notificationId).max(MAX_SEEN_IDS).optional(),

@@ -1,4 +1,5 @@
 /** Shared by the single and batch notify routes: validated body + API key grant → writer input. */
+import { appWideKey, storageTenant } from '../apps/app-scope.js';
 import type { ApiKeyGrant } from '../auth/api-keys.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { PolicySource } from '../policy/policy.js';
@@ -57,16 +58,21 @@ export function parseNotifyBody(raw: unknown): NotifyBody {
 }
 
 export function toNotificationInput(deps: NotifyDeps, kind: string, body: NotifyBody, grant: ApiKeyGrant): NotificationInput {
+  if (body.scope === 'app' && grant.tenantId !== null) {
+    deps.metrics.authFailures.inc({ reason: 'tenant_mismatch' });
+    throw new HttpError('FORBIDDEN_TENANT', `this API key may only notify tenant "${grant.tenantId}", not the whole app`);
+  }
   const tenantId = body.tenantId ?? grant.tenantId ?? 'default';
   if (grant.tenantId !== null && tenantId !== grant.tenantId) {
     deps.metrics.authFailures.inc({ reason: 'tenant_mismatch' });
     throw new HttpError('FORBIDDEN_TENANT', `this API key may only notify tenant "${grant.tenantId}"`);
   }
   return {
-    tenantId,
+    // The storage key: the tenant within the key's app (apps/app-scope.ts).
+    tenantId: body.scope === 'app' ? appWideKey(grant.app) : storageTenant(grant.app, tenantId),
     kind,
     scope: body.topics !== undefined ? 'topic' : body.scope,
-    userIds: body.scope === 'tenant' || body.topics !== undefined ? [] : [...new Set(body.userIds ?? [body.userId!])],
+    userIds: body.scope !== 'user' || body.topics !== undefined ? [] : [...new Set(body.userIds ?? [body.userId!])],
     ...(body.topics !== undefined && { topics: [...new Set(body.topics)] }),
     ...(body.devices !== undefined && { devices: [...new Set(body.devices)] }),
     title: body.title,

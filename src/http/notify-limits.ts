@@ -23,6 +23,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { NotificationInput } from '../outbox/notification-writer.js';
 import { openLimitStore, WindowLimits, type Admission, type LimitState } from '../limits/window-limits.js';
+import { redisTargetOf } from '../redis/redis-client.js';
 import { HttpError } from './errors.js';
 
 export const NOTIFY_REQUESTS = 'notify_requests';
@@ -43,12 +44,12 @@ export interface NotifyLimiter {
 
 type LimitSettings = Pick<
   Config,
-  'REDIS_URL' | 'REDIS_KEY_PREFIX' | 'NOTIFY_RATE_PER_KEY' | 'NOTIFY_RECIPIENTS_PER_KEY' | 'NOTIFY_RATE_WINDOW_SECONDS' | 'FANOUT_PER_SECOND'
+  'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_KEY_PREFIX' | 'NOTIFY_RATE_PER_KEY' | 'NOTIFY_RECIPIENTS_PER_KEY' | 'NOTIFY_RATE_WINDOW_SECONDS' | 'FANOUT_PER_SECOND'
 >;
 
 export async function createNotifyLimiter(config: LimitSettings, metrics: Metrics, logger: Logger): Promise<NotifyLimiter> {
   const window = config.NOTIFY_RATE_WINDOW_SECONDS;
-  const store = await openLimitStore(config.REDIS_URL, `${config.REDIS_KEY_PREFIX}:ratelimit`, logger);
+  const store = await openLimitStore(redisTargetOf(config), `${config.REDIS_KEY_PREFIX}:ratelimit`, logger);
   const limits = new WindowLimits(
     [
       { name: NOTIFY_REQUESTS, points: config.NOTIFY_RATE_PER_KEY * window, windowSeconds: window },
@@ -85,7 +86,7 @@ export async function createNotifyLimiter(config: LimitSettings, metrics: Metric
 }
 
 /** What a notification counts against the recipient limits: a tenant broadcast counts 1. */
-const recipientCount = (input: NotificationInput) => (input.scope === 'tenant' ? 1 : input.userIds.length);
+const recipientCount = (input: NotificationInput) => (input.scope === 'tenant' || input.scope === 'app' ? 1 : input.userIds.length);
 
 /**
  * FANOUT_PER_REQUEST: refuses (413, whole) a request whose valid notifications reach more

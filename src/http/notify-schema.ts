@@ -33,7 +33,8 @@ export const notifyBodySchema = z
     userId: userId.optional(),
     userIds: z.array(userId).min(1).max(MAX_RECIPIENTS).optional(),
     tenantId: z.string().regex(TENANT_ID, 'letters, digits, "_", "." or "-", up to 64').optional(),
-    scope: z.enum(['user', 'tenant']).default('user'),
+    /** `app`: every user of the app (the API key's), stored once (apps/app-scope.ts). */
+    scope: z.enum(['user', 'tenant', 'app']).default('user'),
     title: z.string().trim().min(1).max(256),
     body: z.string().max(4000).optional(),
     data: z.record(z.string(), z.unknown()).optional(),
@@ -78,6 +79,11 @@ export const notifyBodySchema = z
     }
     if (body.scope === 'tenant' && addressed) {
       ctx.addIssue({ code: 'custom', path: ['scope'], message: 'scope "tenant" goes to the whole tenant: omit userId(s)' });
+    }
+    if (body.scope === 'app') {
+      for (const field of ['userId', 'userIds', 'tenantId', 'channels', 'link', 'digestKey', 'topics', 'devices'] as const) {
+        if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `scope "app" reaches every user of the app in-app: no ${field}` });
+      }
     }
     for (const issue of topicAndTransientIssues(body)) ctx.addIssue({ code: 'custom', ...issue });
     for (const issue of deviceIssues(body)) ctx.addIssue({ code: 'custom', ...issue });

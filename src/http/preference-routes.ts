@@ -14,6 +14,7 @@
  * - Every change invalidates the policy caches of all instances (`onPolicyChange`):
  *   it applies to notifications written after it. API-key changes leave an audit row.
  */
+import { publicTenant, storageTenant } from '../apps/app-scope.js';
 import { Router, type Request } from 'express';
 import { TENANT_ID } from '../config/config.js';
 import type { PolicyChange } from '../policy/policy-change.js';
@@ -62,7 +63,7 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Router {
 
   router.get('/api/tenants/:tenantId/preferences', async (req, res) => {
     const tenantId = pathTenant(deps, req);
-    res.json({ tenantId, ...present(await preferences.getTenantDefaults(tenantId)) });
+    res.json({ tenantId: publicTenant(tenantId), ...present(await preferences.getTenantDefaults(tenantId)) });
   });
 
   router.put('/api/tenants/:tenantId/preferences', async (req, res) => {
@@ -70,15 +71,15 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Router {
     const document = documentOf(req.body);
     const created = await preferences.putTenantDefaults(tenantId, document);
     deps.onPolicyChange({ tenantId, tenantDefaults: true });
-    await deps.audit.record({ tenantId, actor: keyActor(requireApiKey(deps, req)), action: 'preferences.put', target: tenantId, details: { created } });
-    res.json({ tenantId, ...present(document) });
+    await deps.audit.record({ tenantId, actor: keyActor(requireApiKey(deps, req)), action: 'preferences.put', target: publicTenant(tenantId), details: { created } });
+    res.json({ tenantId: publicTenant(tenantId), ...present(document) });
   });
 
   router.delete('/api/tenants/:tenantId/preferences', async (req, res) => {
     const tenantId = pathTenant(deps, req);
     if (await preferences.deleteTenantDefaults(tenantId)) {
       deps.onPolicyChange({ tenantId, tenantDefaults: true });
-      await deps.audit.record({ tenantId, actor: keyActor(requireApiKey(deps, req)), action: 'preferences.delete', target: tenantId });
+      await deps.audit.record({ tenantId, actor: keyActor(requireApiKey(deps, req)), action: 'preferences.delete', target: publicTenant(tenantId) });
     }
     res.status(204).end();
   });
@@ -86,7 +87,7 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Router {
   router.get('/api/kinds', async (req, res) => {
     const tenantId = tenantOf(deps, req);
     const kinds = await preferences.listKinds(tenantId);
-    res.json({ tenantId, kinds: kinds.map(({ kind, defaults, updatedAt }) => ({ kind, defaults, updatedAt: new Date(updatedAt).toISOString() })) });
+    res.json({ tenantId: publicTenant(tenantId), kinds: kinds.map(({ kind, defaults, updatedAt }) => ({ kind, defaults, updatedAt: new Date(updatedAt).toISOString() })) });
   });
 
   router.get('/api/kinds/:kind', async (req, res) => {
@@ -134,7 +135,7 @@ function documentOf(body: unknown): PreferenceDocument {
   return parsed.data;
 }
 
-/** The tenant in the path, which a tenant-bound key must match. */
+/** The tenant in the path, which a tenant-bound key must match: its storage key within the key's app. */
 function pathTenant(deps: AdminAuthDeps, req: Request): string {
   const grant = requireApiKey(deps, req);
   const tenantId = req.params.tenantId;
@@ -145,7 +146,7 @@ function pathTenant(deps: AdminAuthDeps, req: Request): string {
     deps.metrics.authFailures.inc({ reason: 'tenant_mismatch' });
     throw new HttpError('FORBIDDEN_TENANT', `this API key may only manage tenant "${grant.tenantId}"`);
   }
-  return tenantId;
+  return storageTenant(grant.app, tenantId);
 }
 
 function kindOf(raw: unknown): string {
@@ -161,5 +162,5 @@ function present(document: PreferenceDocument | null) {
 }
 
 function presentKind(record: KindDefaultsRecord) {
-  return { tenantId: record.tenantId, kind: record.kind, defaults: record.defaults, updatedAt: new Date(record.updatedAt).toISOString() };
+  return { tenantId: publicTenant(record.tenantId), kind: record.kind, defaults: record.defaults, updatedAt: new Date(record.updatedAt).toISOString() };
 }

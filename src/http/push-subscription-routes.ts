@@ -20,7 +20,7 @@ export interface PushRouteDeps extends UserAuthDeps {
 }
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, 'base64url');
-const subscriptionBody = z
+export const subscriptionBody = z
   .object({
     endpoint: z.url({ protocol: /^https?$/ }).max(2048),
     expirationTime: z.number().nullable().optional(),

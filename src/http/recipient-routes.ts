@@ -3,6 +3,7 @@
  * /api/recipients/:userId`. PUT replaces the whole record: a field left out is cleared.
  * PUT and DELETE leave a row in the audit log (the names of the fields set, never their values).
  */
+import { publicTenant } from '../apps/app-scope.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { RecipientRecord, RecipientRepository } from '../store/recipient-repository.js';
@@ -15,7 +16,7 @@ export interface RecipientRouteDeps extends AdminAuthDeps {
   audit: AuditLog;
 }
 
-const recipientBody = z
+export const recipientBody = z
   .object({
     email: z.email().max(254).optional(),
     mobile: z.string().regex(/^\+?[0-9]{5,20}$/, 'digits, optionally with a leading +').optional(),
@@ -36,7 +37,7 @@ const recipientBody = z
   })
   .strict();
 
-const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/u;
+export const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/u;
 
 export function recipientRoutes(deps: RecipientRouteDeps): Router {
   const router = Router();
@@ -88,7 +89,7 @@ function userIdOf(raw: unknown): string {
 
 function present(r: RecipientRecord) {
   return {
-    tenantId: r.tenantId,
+    tenantId: publicTenant(r.tenantId),
     userId: r.userId,
     email: r.email,
     mobile: r.mobile,

@@ -16,6 +16,7 @@ import type { Server } from 'socket.io';
 import type { Principal } from '../auth/user-token.js';
 import { userRoom } from '../outbox/outbox-relay.js';
 import type { GatewayServer, ServerToClientEvents } from '../realtime/socket-gateway.js';
+import type { AppNamespaces } from '../realtime/app-namespaces.js';
 
 export type StateEventName = 'notification:read' | 'notification:seen' | 'notification:archived';
 export type StateChange<K extends StateEventName> = Parameters<ServerToClientEvents[K]>[0];
@@ -35,7 +36,7 @@ interface EchoMessage {
   event: StateEvent;
 }
 
-export function createStateEcho(io: GatewayServer, crossInstance: boolean): StateEcho {
+export function createStateEcho(io: GatewayServer, namespaces: AppNamespaces, crossInstance: boolean): StateEcho {
   const local = new EventEmitter();
   local.setMaxListeners(0);
   const key = (who: Principal) => JSON.stringify([who.tenantId, who.userId]);
@@ -47,7 +48,7 @@ export function createStateEcho(io: GatewayServer, crossInstance: boolean): Stat
   return {
     publish(who, name, change) {
       const event = { name, change } as StateEvent;
-      untyped.to(userRoom(who.tenantId, who.userId)).emit(name, change);
+      (namespaces.ofTenant(who.tenantId) as Server['sockets'] | undefined)?.to(userRoom(who.tenantId, who.userId)).emit(name, change);
       local.emit(key(who), event);
       const principal = { tenantId: who.tenantId, userId: who.userId };
       if (crossInstance) untyped.serverSideEmit(STATE_ECHO_EVENT, { who: principal, event } satisfies EchoMessage);

@@ -80,7 +80,8 @@ export function streamRoute(deps: StreamRouteDeps): StreamRoute {
   const open = new Set<Response>();
   const router = Router();
   router.get('/api/stream', async (req, res) => {
-    const refusal = await deps.limits.admitConnect(req.ip ?? deps.limits.addressOf(req));
+    // Not req.ip: an embedding host's app has its own 'trust proxy'; TRUST_PROXY is ours.
+    const refusal = await deps.limits.admitConnect(deps.limits.addressOf(req));
     if (refusal) {
       const retryAfterSeconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
       res.set('Retry-After', String(retryAfterSeconds));

@@ -30,6 +30,7 @@ import { ConnectionSlots, type SlotGrant } from './connection-slots.js';
 import { DeadlineSweep } from './deadline-sweep.js';
 import { EventBudget } from './event-budget.js';
 import { openLimitStore, WindowLimits } from './window-limits.js';
+import { redisTargetOf } from '../redis/redis-client.js';
 
 export const CONNECT_PER_IP = 'connect_per_ip';
 export const SOCKETS_PER_USER = 'sockets_per_user';
@@ -59,6 +60,7 @@ export interface ConnectionLimits {
 type Settings = Pick<
   Config,
   | 'REDIS_URL'
+  | 'REDIS_CLUSTER_NODES'
   | 'REDIS_KEY_PREFIX'
   | 'TRUST_PROXY'
   | 'CONNECT_RATE_PER_IP'
@@ -73,7 +75,7 @@ const LOG_EVERY_MS = 60_000;
 
 export async function createConnectionLimits(config: Settings, metrics: Metrics, logger: Logger): Promise<ConnectionLimits> {
   const shared = config.CONNECT_RATE_PER_IP > 0 || config.MAX_SOCKETS_PER_USER > 0 || config.MAX_STREAMS_PER_USER > 0;
-  const store = await openLimitStore(shared ? config.REDIS_URL : undefined, `${config.REDIS_KEY_PREFIX}:connlimits`, logger);
+  const store = await openLimitStore(shared ? redisTargetOf(config) : null, `${config.REDIS_KEY_PREFIX}:connlimits`, logger);
   const window = config.CONNECT_RATE_WINDOW_SECONDS;
   const connects = new WindowLimits(
     [{ name: CONNECT_PER_IP, points: config.CONNECT_RATE_PER_IP * window, windowSeconds: window }],

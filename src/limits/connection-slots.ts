@@ -3,10 +3,13 @@
  * across instances in Redis when the gateway has one, in process memory otherwise.
  *
  * Redis layout (prefix = the LimitStore's key prefix):
- * - `<prefix>:instances`, a sorted set: every live instance with the Redis time of its
+ * - `{<prefix>}:instances`, a sorted set: every live instance with the Redis time of its
  *   last heartbeat (every HEARTBEAT_MS).
- * - `<prefix>:<limit>:<subject>`, a hash: one field per instance holding how many of
+ * - `{<prefix>}:<limit>:<subject>`, a hash: one field per instance holding how many of
  *   the subject's connections that instance has open.
+ * The admission script reads a subject's hash and the instance set together, so on a
+ * Redis Cluster all of them share one slot (the `{prefix}` hash tag): this state lives
+ * on one shard, at one small script per connection.
  *
  * Admission is one Lua call: fields of instances that are gone from the set, or whose
  * heartbeat is older than STALE_MS, are deleted (an instance that died cannot decrement
@@ -23,7 +26,7 @@
  * Redis down: each instance admits against the same limit on its own counts (never fail
  * open, never fail closed), as the window limits do; the switch is logged.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { LimitStore } from './window-limits.js';
 
 export const HEARTBEAT_MS = 10_000;
@@ -110,7 +113,7 @@ export interface SlotOptions {
 export class ConnectionSlots {
   private readonly limits: Map<string, number>;
   private readonly local = new Map<string, LocalCount>();
-  private readonly redis: (Redis & SlotCommands) | null;
+  private readonly redis: (RedisClient & SlotCommands) | null;
   private readonly instancesKey: string;
   private readonly instanceId: string;
   private readonly heartbeatMs: number;
@@ -128,14 +131,14 @@ export class ConnectionSlots {
     this.instanceId = options.instanceId;
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
     this.staleMs = options.staleMs ?? STALE_MS;
-    this.instancesKey = `${store.keyPrefix}:instances`;
+    this.instancesKey = `{${store.keyPrefix}}:instances`;
     const redis = this.limits.size > 0 ? store.redis : null;
     if (redis && !('notifySlotAcquire' in redis)) {
       redis.defineCommand('notifySlotAcquire', { numberOfKeys: 2, lua: ACQUIRE });
       redis.defineCommand('notifySlotAdjust', { numberOfKeys: 1, lua: ADJUST });
       redis.defineCommand('notifySlotBeat', { numberOfKeys: 1, lua: BEAT });
     }
-    this.redis = redis as (Redis & SlotCommands) | null;
+    this.redis = redis as (RedisClient & SlotCommands) | null;
   }
 
   /** Registers this instance (first heartbeat) before any admission, then beats on a timer. */
@@ -224,7 +227,7 @@ export class ConnectionSlots {
   }
 
   private hashKey(name: string, subject: string): string {
-    return `${this.store.keyPrefix}:${name}:${subject}`;
+    return `{${this.store.keyPrefix}}:${name}:${subject}`;
   }
 
   /** Heartbeat, then rewrite the fields that may be wrong or are due for renewal. */

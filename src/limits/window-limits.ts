@@ -16,9 +16,9 @@
  * once it is spent.
  */
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../redis/redis-client.js';
 
 export interface WindowLimit {
   /** Stable and from a small fixed set: it is the `limit` label of notify_rate_limited_total. */
@@ -57,8 +57,8 @@ const CONNECT_WAIT_MS = 2000;
 const FALLBACK_LOG_EVERY_MS = 60_000;
 
 export interface LimitStore {
-  /** null: memory only (one instance). */
-  readonly redis: Redis | null;
+  /** null: memory only (one instance). A cluster client on REDIS_CLUSTER_NODES (every limiter key is one key). */
+  readonly redis: RedisClient | null;
   /** Prefix of every Redis key of these limits. */
   readonly keyPrefix: string;
   /** Called whenever the in-memory fallback had to answer. */
@@ -67,7 +67,7 @@ export interface LimitStore {
 }
 
 /** A limits store on its own Redis connection (nothing queued while down), or memory only. */
-export async function openLimitStore(redisUrl: string | undefined, keyPrefix: string, logger: Logger): Promise<LimitStore> {
+export async function openLimitStore(target: RedisTarget | null, keyPrefix: string, logger: Logger): Promise<LimitStore> {
   let lastLog = 0;
   const throttled = (message: string, fields: Record<string, unknown> = {}) => {
     const now = Date.now();
@@ -76,8 +76,8 @@ export async function openLimitStore(redisUrl: string | undefined, keyPrefix: st
     logger.warn({ role: 'rate-limits', ...fields }, message);
   };
   const onFallback = () => throttled('rate limits: Redis unavailable, each instance counts its own budget');
-  if (!redisUrl) return { redis: null, keyPrefix, onFallback, close: async () => {} };
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: LIMIT_COMMAND_TIMEOUT_MS });
+  if (!target) return { redis: null, keyPrefix, onFallback, close: async () => {} };
+  const redis = createRedisClient(target, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: LIMIT_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => throttled('rate limits: redis connection error', { err: err.message }));
   const ready = once(redis, 'ready').then(() => undefined, () => undefined);
   let timer: NodeJS.Timeout | undefined;

@@ -13,7 +13,8 @@ export function createDeliveryMetrics(registers: Registry[], stats: () => Promis
   return {
     outcomes: new Counter({
       name: 'notify_deliveries_total',
-      help: 'External deliveries finished or rescheduled, by channel type and outcome (sent, retry, dead, suppressed, deferred)',
+      help:
+        'External deliveries finished or rescheduled, by channel type and outcome: sent; retry (the attempt failed, another is scheduled); dead (no more attempts); suppressed (nothing to send); deferred (held back by the channel rate limit); folded (over the recipient limit, folded into a digest)',
       labelNames: ['channel_type', 'outcome'] as const,
       registers,
     }),

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createDeliveryMetrics, type DeliveryQueueStats } from './delivery-metrics.js';
+import { instanceInfo } from './instance-info.js';
 import { createKindLabel, withKindLabel, type KindLabelOptions } from './kind-label.js';
 
 export interface OutboxState {
@@ -45,16 +46,18 @@ export function createMetrics(options: MetricSources) {
     registry,
     kindLabel,
     deliveries: createDeliveryMetrics(registers, sharedPerScrape(options.deliveryQueue)),
-    connectedSockets: new Gauge({ name: 'notify_connected_sockets', help: 'Sockets connected to this instance', registers }),
+    instanceInfo: instanceInfo(registers),
+    connectedSockets: new Gauge({ name: 'notify_connected_sockets', help: 'Socket.IO connections open on this instance right now', registers }),
     connectionsOpened: new Counter({
       name: 'notify_connections_opened_total',
-      help: 'Socket connections accepted; resumed="true" when the handshake carried lastAckId',
-      labelNames: ['resumed'] as const,
+      help:
+        'Socket.IO connections accepted. reconnect="true": the client lost an open connection and restored it (auth.reconnect, sent by the SDK); a page load is never one. resumed="true": the handshake carried lastAckId (a reconnect or a reload)',
+      labelNames: ['reconnect', 'resumed'] as const,
       registers,
     }),
     connectionsClosed: new Counter({
       name: 'notify_connections_closed_total',
-      help: 'Socket disconnections by reason',
+      help: 'Socket.IO connections closed, by Socket.IO disconnect reason (transport close, ping timeout, server namespace disconnect, ...)',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -115,7 +118,7 @@ export function createMetrics(options: MetricSources) {
     })),
     delivered: withKindLabel(kindLabel, new Counter({
       name: 'notify_notifications_delivered_total',
-      help: 'Notifications written to sockets (live and replayed), by kind',
+      help: 'Messages sent: notifications written to sockets (live and replayed), by kind',
       labelNames: ['kind'] as const,
       registers,
     })),

@@ -23,7 +23,7 @@
 import { TimeSlice } from '../event-loop.js';
 import { MAX_RECIPIENTS } from '../http/notify-schema.js';
 import type { Logger } from '../logger.js';
-import { toNumber, toWire, type WireNotification } from '../store/message-codec.js';
+import { toNumber, toWire, type MessageRow, type WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
 import { RECIPIENT_ROWS_PER_READ, type StreamEntry } from '../store/stream-repository.js';
 import type { ConsumerLease } from '../stream/consumer-lease.js';
@@ -38,6 +38,8 @@ export interface RelayOptions extends ConsumerLoopOptions {
 export interface Publication {
   rooms: string[];
   notification: WireNotification;
+  /** The storage tenant key: which app's namespace the rooms are in (apps/app-scope.ts). */
+  tenantKey: string;
   expiresAt: number | null;
 }
 
@@ -52,6 +54,8 @@ const recipientReads = { rows: RECIPIENT_ROWS_PER_READ, perMessage: MAX_RECIPIEN
 
 export const userRoom = (tenantId: string, userId: string) => `user:${tenantId}:${userId}`;
 export const tenantRoom = (tenantId: string) => `tenant:${tenantId}`;
+/** Every socket of an app's namespace (announcements with `scope: "app"`). */
+export const APP_ROOM = 'app';
 
 export class OutboxRelay {
   private readonly loop: ConsumerLoop;
@@ -160,18 +164,27 @@ export class OutboxRelay {
     for (const { message } of entries) {
       if (message === null) continue;
       const notification = toWire(message);
-      const rooms =
-        message.scope === 'tenant'
-          ? [tenantRoom(message.tenant_id)]
-          : message.scope === 'topic'
-            ? (notification.topics ?? []).map((topic) => topicRoom(message.tenant_id, topic))
-            : notification.devices !== undefined
-              ? deviceRooms(message.tenant_id, byMessage.get(message.id) ?? [], notification.devices)
-              : (byMessage.get(message.id) ?? []).map((u) => userRoom(message.tenant_id, u));
-      publications.push({ rooms, notification, expiresAt: toNumber(message.expires_at) });
+      const rooms = roomsOf(message, notification, byMessage.get(message.id) ?? []);
+      publications.push({ rooms, notification, tenantKey: message.tenant_id, expiresAt: toNumber(message.expires_at) });
       await slice.pause();
     }
     return publications;
+  }
+}
+
+/** The rooms of the message's namespace its recipients' sockets are in. */
+function roomsOf(message: MessageRow, notification: WireNotification, recipients: readonly string[]): string[] {
+  switch (message.scope) {
+    case 'tenant':
+      return [tenantRoom(message.tenant_id)];
+    case 'app':
+      return [APP_ROOM];
+    case 'topic':
+      return (notification.topics ?? []).map((topic) => topicRoom(message.tenant_id, topic));
+    default:
+      return notification.devices !== undefined
+        ? deviceRooms(message.tenant_id, recipients, notification.devices)
+        : recipients.map((u) => userRoom(message.tenant_id, u));
   }
 }
 

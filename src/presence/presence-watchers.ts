@@ -9,10 +9,10 @@
  *   interval.
  * - A new watcher gets the current counts at the next tick even when nothing changed
  *   (alone, not the whole room).
- * - Emits go to this instance's sockets only (`io.local`): every instance computes the
+ * - Emits go to this instance's sockets only (`local`): every instance computes the
  *   same totals for its own watchers, nothing about presence crosses the adapter.
  */
-import type { Server, Socket } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
 import type { Logger } from '../logger.js';
 import { presenceRoom } from '../topics/topic-names.js';
 import type { PresenceCounts, PresenceStore } from './presence-store.js';
@@ -38,7 +38,8 @@ export class PresenceWatchers {
   private ticking = false;
 
   constructor(
-    private readonly io: Server,
+    /** The namespace of a storage tenant key's app (realtime/app-namespaces.ts). */
+    private readonly namespaceOf: (tenantKey: string) => Namespace | undefined,
     private readonly store: PresenceStore,
     private readonly intervalMs: number,
     private readonly logger: Logger,
@@ -109,7 +110,7 @@ export class PresenceWatchers {
     const update: PresenceUpdate = { topic: entry.topic, ...counts };
     const changed = entry.last === null || entry.last.connections !== counts.connections || entry.last.users !== counts.users;
     if (changed) {
-      this.io.local.to(presenceRoom(entry.tenantId, entry.topic)).emit(PRESENCE_EVENT, update);
+      this.namespaceOf(entry.tenantId)?.local.to(presenceRoom(entry.tenantId, entry.topic)).emit(PRESENCE_EVENT, update);
       entry.last = counts;
     } else {
       for (const socket of entry.fresh) if (entry.watchers.has(socket)) socket.emit(PRESENCE_EVENT, update);

@@ -22,9 +22,13 @@
  * Reading a topic: the instance list (ZRANGE), then one Lua call summing the topic's hash
  * of every instance: connections, and distinct users (a user on two instances counts
  * once). Cost: O(instances + the topic's (instance, user) entries) in Redis per read.
+ *
+ * On a Redis Cluster a pipeline must stay on one node: what is written together is sent
+ * in groups of one slot each (slot-groups.ts), a user's hashes (`{<tenant>}`) together.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { RedisClient } from '../redis/redis-client.js';
+import { execInSlotGroups, type SlotGroup } from '../redis/slot-groups.js';
 import { PresenceCounter, topicKey, usersKey, type CountKey } from './presence-counter.js';
 import type { PresenceCounts, PresenceStore, UserPresence } from './presence-store.js';
 
@@ -56,7 +60,7 @@ interface PresenceCommands {
 }
 
 export interface RedisPresenceOptions {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   instanceId: string;
   ttlMs: number;
@@ -72,16 +76,16 @@ export async function createRedisPresence(options: RedisPresenceOptions): Promis
 class RedisPresence implements PresenceStore {
   readonly name = 'redis' as const;
   private readonly counter = new PresenceCounter();
-  private readonly redis: Redis & PresenceCommands;
+  private readonly redis: RedisClient & PresenceCommands;
   private readonly timers: NodeJS.Timeout[] = [];
   private flushing: Promise<void> | null = null;
   private refreshes = 0;
   private failing = false;
 
   constructor(private readonly options: RedisPresenceOptions) {
-    const redis = options.redis as Redis & Partial<PresenceCommands>;
+    const redis = options.redis as RedisClient & Partial<PresenceCommands>;
     if (!redis.notifyPresenceSum) redis.defineCommand('notifyPresenceSum', { lua: SUM });
-    this.redis = redis as Redis & PresenceCommands;
+    this.redis = redis as RedisClient & PresenceCommands;
   }
 
   // The one place each key is built.
@@ -132,12 +136,13 @@ class RedisPresence implements PresenceStore {
 
   async topicCounts(tenantId: string, topics: readonly string[]): Promise<Map<string, PresenceCounts>> {
     const instances = await this.instances();
-    const pipeline = this.redis.pipeline();
-    for (const topic of topics) {
-      const keys = instances.map((instance) => this.topicHash(instance, tenantId, topic));
-      (pipeline as unknown as PresenceCommands).notifyPresenceSum(keys.length, ...keys);
-    }
-    const results = (await pipeline.exec()) ?? [];
+    const results = await execInSlotGroups(
+      this.redis,
+      topics.map((topic): SlotGroup => (pipeline) => {
+        const keys = instances.map((instance) => this.topicHash(instance, tenantId, topic));
+        (pipeline as unknown as PresenceCommands).notifyPresenceSum(keys.length, ...keys);
+      }),
+    );
     const counts = new Map<string, PresenceCounts>();
     topics.forEach((topic, i) => {
       const [error, value] = results[i] ?? [new Error('no reply'), null];
@@ -150,7 +155,7 @@ class RedisPresence implements PresenceStore {
 
   async user(tenantId: string, userId: string): Promise<UserPresence> {
     const instances = await this.instances();
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.redis.pipeline(); // every key here is in the `{<tenant>}` slot
     for (const instance of instances) pipeline.hget(this.usersHash(instance, tenantId), userId);
     pipeline.hget(this.seenHash(tenantId), userId);
     const results = (await pipeline.exec()) ?? [];
@@ -170,10 +175,10 @@ class RedisPresence implements PresenceStore {
     await this.flushing;
     const own = [...this.counter.keys()].map((key) => this.ownHash(key));
     try {
-      const pipeline = this.redis.pipeline();
-      for (const key of own) pipeline.del(key);
-      pipeline.zrem(this.instancesKey, this.options.instanceId);
-      await pipeline.exec();
+      await execInSlotGroups(this.redis, [
+        ...own.map((key): SlotGroup => (pipeline) => pipeline.del(key)),
+        (pipeline) => pipeline.zrem(this.instancesKey, this.options.instanceId),
+      ]);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'presence: leaving Redis failed; entries expire on their own');
     }
@@ -194,7 +199,7 @@ class RedisPresence implements PresenceStore {
 
   private async write(changes: Map<CountKey, Map<string, number>>): Promise<void> {
     const now = Date.now();
-    const pipeline = this.redis.pipeline();
+    const groups: SlotGroup[] = [];
     for (const [key, users] of changes) {
       const hash = this.ownHash(key);
       const present: Record<string, number> = {};
@@ -203,17 +208,20 @@ class RedisPresence implements PresenceStore {
         if (count > 0) present[user] = count;
         else gone.push(user);
       }
-      if (gone.length > 0) pipeline.hdel(hash, ...gone);
-      if (Object.keys(present).length > 0) pipeline.hset(hash, present);
-      pipeline.pexpire(hash, this.options.ttlMs);
-      if (key.startsWith('u\u0000') && gone.length > 0) {
-        const seen = this.seenHash(key.split('\u0000')[1]!);
-        pipeline.hset(seen, Object.fromEntries(gone.map((user) => [user, now])));
-        pipeline.expire(seen, SEEN_TTL_SECONDS);
-      }
+      // The user hash and the tenant's `seen` hash share the `{<tenant>}` slot.
+      groups.push((pipeline) => {
+        if (gone.length > 0) pipeline.hdel(hash, ...gone);
+        if (Object.keys(present).length > 0) pipeline.hset(hash, present);
+        pipeline.pexpire(hash, this.options.ttlMs);
+        if (key.startsWith('u\u0000') && gone.length > 0) {
+          const seen = this.seenHash(key.split('\u0000')[1]!);
+          pipeline.hset(seen, Object.fromEntries(gone.map((user) => [user, now])));
+          pipeline.expire(seen, SEEN_TTL_SECONDS);
+        }
+      });
     }
     try {
-      const results = (await pipeline.exec()) ?? [];
+      const results = await execInSlotGroups(this.redis, groups);
       const failed = results.find(([error]) => error);
       if (failed) throw failed[0];
       this.recovered();
@@ -228,22 +236,28 @@ class RedisPresence implements PresenceStore {
     const now = Date.now();
     const keys = [...this.counter.keys()];
     const writeSeen = this.refreshes++ % SEEN_EVERY_REFRESHES === 0;
-    const pipeline = this.redis.pipeline();
-    pipeline.zadd(this.instancesKey, now, this.options.instanceId);
-    pipeline.zremrangebyscore(this.instancesKey, '-inf', now - FORGET_INSTANCE_MS);
-    for (const key of keys) pipeline.pexpire(this.ownHash(key), this.options.ttlMs);
+    // Replies in this order: the heartbeat's two, one renewal per key, then `seen`.
+    const groups: SlotGroup[] = [
+      (pipeline) => {
+        pipeline.zadd(this.instancesKey, now, this.options.instanceId);
+        pipeline.zremrangebyscore(this.instancesKey, '-inf', now - FORGET_INSTANCE_MS);
+      },
+      ...keys.map((key): SlotGroup => (pipeline) => pipeline.pexpire(this.ownHash(key), this.options.ttlMs)),
+    ];
     if (writeSeen) {
       for (const key of keys) {
         if (!key.startsWith('u\u0000')) continue;
         const users = this.counter.users(key);
         if (users.size === 0) continue;
         const seen = this.seenHash(key.split('\u0000')[1]!);
-        pipeline.hset(seen, Object.fromEntries([...users.keys()].map((user) => [user, now])));
-        pipeline.expire(seen, SEEN_TTL_SECONDS);
+        groups.push((pipeline) => {
+          pipeline.hset(seen, Object.fromEntries([...users.keys()].map((user) => [user, now])));
+          pipeline.expire(seen, SEEN_TTL_SECONDS);
+        });
       }
     }
     try {
-      const results = (await pipeline.exec()) ?? [];
+      const results = await execInSlotGroups(this.redis, groups);
       keys.forEach((key, i) => {
         const [error, renewed] = results[i + 2] ?? [null, 1];
         if (error || renewed === 0) this.counter.markAllDirty(key);

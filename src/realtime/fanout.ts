@@ -1,14 +1,15 @@
 /**
  * Fan-out across instances. One extension point: the Socket.IO adapter. Emits to rooms
  * and the relay wake-up (`serverSideEmit`) both travel through it; drivers are
- * `local-fanout.ts` (one process) and `redis-fanout.ts` (REDIS_URL set).
+ * `local-fanout.ts` (one process), `redis-fanout.ts` (REDIS_URL set) and
+ * `redis-cluster-fanout.ts` (REDIS_CLUSTER_NODES set).
  */
 import type { Namespace, Server } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
 import type { PolicyChange } from '../policy/policy-change.js';
 
 export interface Fanout {
-  readonly name: 'local' | 'redis';
+  readonly name: 'local' | 'redis' | 'redis-cluster';
   readonly adapter: (nsp: Namespace) => Adapter;
   /** Calls `onWake` when another instance committed outbox rows, `onAdvance` when the relay published. */
   attach(io: Server, listeners: FanoutListeners): void;

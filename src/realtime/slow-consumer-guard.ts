@@ -29,12 +29,13 @@ export function startSlowConsumerGuard(
   logger: Logger,
 ): () => void {
   const timer = setInterval(() => {
-    for (const socket of io.of('/').sockets.values()) {
-      const conn = socket.conn as unknown as EngineConn;
+    // Engine connections, not sockets: one per client whatever the app's namespace.
+    for (const [sid, client] of Object.entries((io.engine as unknown as { clients: Record<string, unknown> }).clients)) {
+      const conn = client as EngineConn;
       const queued = conn.writeBuffer?.length ?? 0;
       const buffered = conn.transport?.socket?.bufferedAmount ?? 0;
       if (queued <= options.maxQueuedPackets && buffered <= options.maxBufferedBytes) continue;
-      logger.warn({ sid: socket.id, queued, buffered }, 'slow consumer: dropping the connection');
+      logger.warn({ sid, queued, buffered }, 'slow consumer: dropping the connection');
       onDrop();
       conn.close(true);
       conn.transport?.socket?.terminate?.();

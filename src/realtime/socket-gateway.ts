@@ -21,7 +21,7 @@ import { AuthError, type Principal, type TokenVerifier } from '../auth/user-toke
 import { SOCKET_EVENT_FLOOD, SOCKET_EVENTS, SOCKETS_PER_USER, type ConnectionLimits } from '../limits/connection-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
+import { APP_ROOM, tenantRoom, userRoom } from '../outbox/outbox-relay.js';
 import type { WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
 import type { TopicAccess } from '../topics/topic-authorizer.js';
@@ -31,6 +31,8 @@ import { replayStream, resolveCursor } from './replay.js';
 import { unackedStream } from './fresh-replay.js';
 import type { DeviceLastSeen } from '../devices/device-last-seen.js';
 import { deviceRoom, handshakeDevice, reachesDevice } from '../devices/device-targets.js';
+import { appOfTenant } from '../apps/app-scope.js';
+import type { AppNamespaces } from './app-namespaces.js';
 
 export interface ServerToClientEvents {
   notification: (notification: WireNotification) => void;
@@ -65,10 +67,12 @@ export interface SocketData extends TopicSocketData {
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type GatewayNamespace = ReturnType<GatewayServer['of']>;
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface SocketGatewayDeps {
-  io: GatewayServer;
+  /** Every app's namespace (app-namespaces.ts); each gets the handshake and session rules here. */
+  namespaces: AppNamespaces;
   store: Store;
   verifyToken: TokenVerifier;
   metrics: Metrics;
@@ -102,9 +106,18 @@ export interface OutageHandling {
 
 export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandling {
   const deps: Context = { ...gatewayDeps, outage: { active: false, cursors: new WeakMap() }, slots: new WeakMap() };
-  const { io, metrics, limits } = deps;
+  for (const [app, nsp] of deps.namespaces.entries()) wireNamespace(deps, app, nsp);
+  return {
+    linkLost: () => holdForOutage(deps),
+    linkRestored: () => resyncLocalSockets(deps),
+  };
+}
 
-  io.use(async (socket, next) => {
+/** One app's namespace: the same handshake and session rules for every app. */
+function wireNamespace(deps: Context, app: string, nsp: GatewayNamespace): void {
+  const { metrics, limits } = deps;
+
+  nsp.use(async (socket, next) => {
     let refusal: { retryAfterMs: number } | null = null;
     try {
       refusal = await limits.admitConnect(limits.addressOf(socket.request));
@@ -115,7 +128,7 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
     next();
   });
 
-  io.use((socket, next) => {
+  nsp.use((socket, next) => {
     try {
       const auth = (socket.handshake.auth ?? {}) as { token?: unknown; lastAckId?: unknown };
       const { expiresAt, topicPatterns, ...principal } = deps.verifyToken(auth.token);
@@ -132,14 +145,21 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
     }
   });
 
-  io.use((socket, next) => {
+  // A token is for one app: its tenants and users exist in that app's namespace only.
+  nsp.use((socket, next) => {
+    if (appOfTenant(socket.data.principal.tenantId) === app) return next();
+    metrics.authFailures.inc({ reason: 'socket_wrong_app' });
+    refuse(socket, next, 'wrong_app', { message: `this token is for another app than namespace "${nsp.name}"` });
+  });
+
+  nsp.use((socket, next) => {
     const deviceId = handshakeDevice(socket.handshake.auth, socket.handshake.headers);
     if (deviceId === 'invalid') return refuse(socket, next, 'invalid_device_id', { message: 'deviceId: 1..128 printable characters, no whitespace' });
     socket.data.deviceId = deviceId;
     next();
   });
 
-  io.use(async (socket, next) => {
+  nsp.use(async (socket, next) => {
     // The connection may close while Redis answers, before any 'disconnect' could fire:
     // the slot is given back on whichever comes first, the transport's close or the
     // socket's disconnect (release runs once).
@@ -165,14 +185,16 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
 
   // auth.topics, authorised once the connection is admitted (topics/topic-session.ts).
   const topics = deps.topics;
-  if (topics) io.use((socket, next) => void topics.handshake(socket, next));
+  if (topics) nsp.use((socket, next) => void topics.handshake(socket, next));
 
-  io.on('connection', (socket: GatewaySocket) => {
+  nsp.on('connection', (socket: GatewaySocket) => {
     // The handshake is already captured; keeping the first HTTP request alive per
     // connection only costs memory (https://socket.io/docs/v4/memory-usage/).
     (socket.conn as unknown as { request: unknown }).request = null;
     metrics.connectedSockets.inc();
-    metrics.connectionsOpened.inc({ resumed: String(socket.data.lastAckId !== null) });
+    // auth.reconnect: the SDK restores a connection it lost; a page load (even with a
+    // stored lastAckId) or an unknown client is not a reconnect.
+    metrics.connectionsOpened.inc({ reconnect: String(socket.handshake.auth?.reconnect === true), resumed: String(socket.data.lastAckId !== null) });
     const expire = () => {
       metrics.sessionTokens.inc({ channel: 'socket', event: 'expired' });
       socket.emit('notify:error', { code: 'TOKEN_EXPIRED', message: 'the token expired: reconnect with a fresh one, or send auth:refresh before exp' });
@@ -194,10 +216,6 @@ export function attachSocketGateway(gatewayDeps: SocketGatewayDeps): OutageHandl
     deps.topics?.attach(socket);
     void syncOnConnect(deps, socket);
   });
-  return {
-    linkLost: () => holdForOutage(deps),
-    linkRestored: () => resyncLocalSockets(deps),
-  };
 }
 
 /**
@@ -304,7 +322,7 @@ function handleRefresh(deps: Context, socket: GatewaySocket, expire: () => void,
 function holdForOutage(deps: Context): void {
   const { outage } = deps;
   outage.active = true;
-  for (const socket of deps.io.of('/').sockets.values()) {
+  for (const socket of deps.namespaces.sockets()) {
     startHold(socket);
     if (!outage.cursors.has(socket)) outage.cursors.set(socket, lastDeliveredId(socket) ?? socket.data.lastAckId);
   }
@@ -313,7 +331,7 @@ function holdForOutage(deps: Context): void {
 async function syncOnConnect(deps: Context, socket: GatewaySocket): Promise<void> {
   const who = socket.data.principal;
   startHold(socket);
-  socket.join([userRoom(who.tenantId, who.userId), tenantRoom(who.tenantId), ...(deps.topics?.rooms(socket) ?? [])]);
+  socket.join([userRoom(who.tenantId, who.userId), tenantRoom(who.tenantId), APP_ROOM, ...(deps.topics?.rooms(socket) ?? [])]);
   if (socket.data.deviceId) socket.join(deviceRoom(who.tenantId, who.userId, socket.data.deviceId));
   await replayInto(deps, socket, socket.data.lastAckId);
 }
@@ -328,7 +346,7 @@ function resyncLocalSockets(deps: Context): number {
   const { outage } = deps;
   outage.active = false;
   let count = 0;
-  for (const socket of deps.io.of('/').sockets.values()) {
+  for (const socket of deps.namespaces.sockets()) {
     const atLoss = outage.cursors.get(socket);
     outage.cursors.delete(socket);
     const from = atLoss !== undefined ? atLoss : (lastDeliveredId(socket) ?? socket.data.lastAckId);

@@ -1,7 +1,7 @@
 /**
  * Start-up with a dependency down. Before the gateway builds itself (migrations, Redis
  * subscriptions), main.ts waits until DATABASE_URL (MySQL; an SQLite file is local) and
- * REDIS_URL answer, retrying with backoff and saying what it waits for:
+ * REDIS_URL (or REDIS_CLUSTER_NODES) answer, retrying with backoff and saying what it waits for:
  *
  *   waiting for REDIS_URL (redis://10.0.0.5:6379): ECONNREFUSED, retry in 2 s
  *
@@ -9,14 +9,14 @@
  * server (starting-server.ts) holds the port and answers /readyz 503. Addresses are
  * logged without credentials.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger.js';
 
 export interface Dependency {
   /** The setting that names it, as the log line and /readyz say. */
-  variable: 'DATABASE_URL' | 'REDIS_URL';
+  variable: 'DATABASE_URL' | 'REDIS_URL' | 'REDIS_CLUSTER_NODES';
   /** The /readyz check it becomes once the gateway runs (health-routes.ts). */
   check: 'store' | 'redis';
   /** Where it is, without credentials. */
@@ -30,7 +30,7 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** Waits between attempts; the last one repeats. */
 export const RETRY_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 15_000] as const;
 
-export function dependenciesOf(config: Pick<Config, 'DATABASE_URL' | 'REDIS_URL'>): Dependency[] {
+export function dependenciesOf(config: Pick<Config, 'DATABASE_URL' | 'REDIS_URL'> & Partial<Pick<Config, 'REDIS_CLUSTER_NODES'>>): Dependency[] {
   const dependencies: Dependency[] = [];
   if (config.DATABASE_URL.startsWith('mysql://')) {
     const url = config.DATABASE_URL;
@@ -39,6 +39,11 @@ export function dependenciesOf(config: Pick<Config, 'DATABASE_URL' | 'REDIS_URL'
   if (config.REDIS_URL) {
     const url = config.REDIS_URL;
     dependencies.push({ variable: 'REDIS_URL', check: 'redis', target: withoutCredentials(url), probe: () => probeRedis(url) });
+  }
+  if (config.REDIS_CLUSTER_NODES) {
+    const nodes = config.REDIS_CLUSTER_NODES;
+    const target = nodes.map((node) => `${node.host}:${node.port}`).join(',');
+    dependencies.push({ variable: 'REDIS_CLUSTER_NODES', check: 'redis', target, probe: () => probeRedisCluster(nodes) });
   }
   return dependencies;
 }
@@ -108,6 +113,29 @@ async function probeRedis(url: string): Promise<void> {
     throw lastError ?? error;
   } finally {
     redis.disconnect();
+  }
+}
+
+/** The cluster answers: its slot map was read from a seed node and a command ran. */
+async function probeRedisCluster(nodes: readonly { host: string; port: number }[]): Promise<void> {
+  const cluster = new Cluster(
+    nodes.map((node) => ({ ...node })),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: () => null,
+      redisOptions: { maxRetriesPerRequest: 0, connectTimeout: PROBE_TIMEOUT_MS },
+    },
+  );
+  let lastError: unknown = null;
+  cluster.on('error', (error: unknown) => (lastError = error));
+  try {
+    await cluster.connect();
+    await cluster.ping();
+  } catch (error) {
+    throw lastError ?? error;
+  } finally {
+    cluster.disconnect();
   }
 }
 

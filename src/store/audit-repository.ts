@@ -3,6 +3,7 @@
  * delete past retention. Callers pass only what may be shown to any operator of the
  * tenant: key ids (never keys), names and ids, no secrets or addresses.
  */
+import { whereInScope, type TenantScope } from './tenant-scope.js';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { AUDIT_TABLE } from '../../migrations/20261130_004_audit.js';
@@ -30,7 +31,8 @@ export interface AuditRecord {
 }
 
 export interface AuditFilter {
-  tenantId?: string;
+  /** Absent: every tenant of every app. */
+  scope?: TenantScope;
   action?: string;
   /** Rows older than this id (the previous page's last id). */
   before?: string;
@@ -61,7 +63,7 @@ export class AuditRepository {
   async list(filter: AuditFilter): Promise<AuditRecord[]> {
     const rows: Record<string, unknown>[] = await this.db(AUDIT_TABLE)
       .modify((q) => {
-        if (filter.tenantId !== undefined) q.where('tenant_id', filter.tenantId);
+        if (filter.scope !== undefined) whereInScope(q, 'tenant_id', filter.scope);
         if (filter.action !== undefined) q.where('action', filter.action);
         if (filter.before !== undefined) q.where('id', '<', filter.before);
       })

@@ -1,4 +1,5 @@
 /** Tenant channels (`PUT /api/channels/:name`): a name, a driver type and its JSON config. */
+import { whereInScope, type TenantScope } from './tenant-scope.js';
 import type { Knex } from 'knex';
 import { decodeData, toNumber } from './message-codec.js';
 
@@ -38,9 +39,9 @@ export class ChannelRepository {
     return found;
   }
 
-  async list(tenantId: string | null): Promise<ChannelRecord[]> {
+  async list(scope: TenantScope): Promise<ChannelRecord[]> {
     const rows: Record<string, unknown>[] = await this.db('notify_channels')
-      .modify((q) => (tenantId === null ? q : q.where({ tenant_id: tenantId })))
+      .modify((q) => whereInScope(q, 'tenant_id', scope))
       .orderBy(['tenant_id', 'name'])
       .limit(1000);
     return rows.map(toRecord);

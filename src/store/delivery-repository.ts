@@ -17,6 +17,7 @@
  *   worker died or hung) becomes `failed` and due now, or `dead` once out of attempts.
  *   Its delivery may then happen twice (at-least-once); receivers dedupe on the id.
  */
+import { whereInScope, type TenantScope } from './tenant-scope.js';
 import type { Knex } from 'knex';
 import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
 import { TimeSlice } from '../event-loop.js';
@@ -103,7 +104,8 @@ export interface DeliveryView {
 }
 
 export interface DeliveryFilter {
-  tenantId?: string;
+  /** Absent: every tenant of every app. */
+  scope?: TenantScope;
   status?: DeliveryStatus;
   channel?: string;
   messageId?: string;
@@ -324,7 +326,7 @@ export class DeliveryRepository {
   async list(filter: DeliveryFilter): Promise<DeliveryView[]> {
     const rows: Record<string, unknown>[] = await this.db('notify_deliveries')
       .modify((q) => {
-        if (filter.tenantId !== undefined) q.where('tenant_id', filter.tenantId);
+        if (filter.scope !== undefined) whereInScope(q, 'tenant_id', filter.scope);
         if (filter.status !== undefined) q.where('status', filter.status);
         if (filter.channel !== undefined) q.where('channel', filter.channel);
         if (filter.messageId !== undefined) q.where('message_id', filter.messageId);

@@ -2,6 +2,7 @@
  * The query pieces of the notification center; inbox-repository.ts states the rules
  * they implement (what a user's rows are, broadcast state rows, muted rows).
  */
+import { appWideKeyOf } from '../apps/app-scope.js';
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/user-token.js';
 import { toNumber } from './message-codec.js';
@@ -23,16 +24,36 @@ export function personal(db: Knex, who: Principal, options: { includeMuted?: boo
   return options.includeMuted ? query : query.andWhere('i.muted', false);
 }
 
-/** The tenant's listed broadcasts, each with the user's state row when there is one (never muted). */
+/**
+ * The listed broadcasts the user shares: the tenant's (`scope: "tenant"`) and the app's
+ * announcements (`scope: "app"`, apps/app-scope.ts), each with the user's state row when
+ * there is one (never muted). State rows are the user's, under the user's tenant.
+ */
 export function broadcasts(db: Knex, who: Principal): Knex.QueryBuilder {
-  return db('notify_messages as m')
-    .leftJoin('notify_inbox as i', function joinStateRow() {
+  return sharedWith(
+    db('notify_messages as m').leftJoin('notify_inbox as i', function joinStateRow() {
       this.on('i.message_id', '=', 'm.id').andOnVal('i.tenant_id', '=', who.tenantId).andOnVal('i.user_id', '=', who.userId);
-    })
-    .where('m.tenant_id', who.tenantId)
-    .andWhere('m.scope', 'tenant')
-    .whereNotNull('m.seq');
+    }),
+    who,
+  ).whereNotNull('m.seq');
 }
+
+/** Narrows a query over messages `m` to the broadcasts `who` shares (tenant and app-wide). */
+export function sharedWith(query: Knex.QueryBuilder, who: Principal, alias = 'm'): Knex.QueryBuilder {
+  return query.where((q) =>
+    q
+      .where({ [`${alias}.tenant_id`]: who.tenantId, [`${alias}.scope`]: 'tenant' })
+      .orWhere({ [`${alias}.tenant_id`]: appWideKeyOf(who.tenantId), [`${alias}.scope`]: 'app' }),
+  );
+}
+
+/** Narrows a query over messages `m` to those `who` may name by id: the tenant's, and the app's announcements. */
+export function visibleTo(query: Knex.QueryBuilder, who: Principal): Knex.QueryBuilder {
+  return query.where((q) => q.where('tenant_id', who.tenantId).orWhere({ tenant_id: appWideKeyOf(who.tenantId), scope: 'app' }));
+}
+
+/** Scopes stored once and shared by many users (no inbox row until a state changes). */
+export const isBroadcast = (scope: string): boolean => scope === 'tenant' || scope === 'app';
 
 export function notExpired(query: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
   return query.where((q) => q.whereNull('m.expires_at').orWhere('m.expires_at', '>', now));

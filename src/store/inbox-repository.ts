@@ -25,7 +25,7 @@
  */
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/user-token.js';
-import { broadcasts, CHUNK, ensureStateRows, notExpired, personal, unseen, withStatus, type InboxStatus } from './inbox-queries.js';
+import { broadcasts, CHUNK, ensureStateRows, isBroadcast, notExpired, personal, unseen, visibleTo, withStatus, type InboxStatus } from './inbox-queries.js';
 import { MESSAGE_COLUMNS, toNumber, toWire, type MessageRow, type WireNotification } from './message-codec.js';
 
 export type { InboxStatus } from './inbox-queries.js';
@@ -155,11 +155,10 @@ export class InboxRepository {
 
   /** Sets (`on`) or clears one state of one notification of the caller. */
   private async changeOne(who: Principal, id: string, column: StateColumn, on: boolean, now: number): Promise<MarkResult> {
-    const message = (await this.db('notify_messages')
-      .where({ id, tenant_id: who.tenantId })
+    const message = (await visibleTo(this.db('notify_messages').where({ id }), who)
       .first('scope', 'seq', 'created_at')) as Pick<MessageRow, 'scope' | 'seq' | 'created_at'> | undefined;
     if (!message) return 'not_found';
-    const broadcast = message.scope === 'tenant';
+    const broadcast = isBroadcast(message.scope);
     if (broadcast && message.seq === null) return 'not_found'; // not listed yet: see the header
     if (broadcast && on) await ensureStateRows(this.db, who, [{ id, created_at: message.created_at }]);
     const row = this.ownRows(who).where('message_id', id);

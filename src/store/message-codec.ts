@@ -1,5 +1,6 @@
 /** Rows ↔ the wire shape. The one place JSON text and BIGINT columns are normalised. */
 import type { Notification, Priority } from '../client/types.js';
+import { publicTenant } from '../apps/app-scope.js';
 
 /**
  * What clients receive as the `notification` event. The contract is written once, in the
@@ -70,7 +71,8 @@ export function toWire(row: MessageRow): WireNotification {
     data: decodeData(row.data),
     priority: row.priority as Priority,
     scope: row.scope as Scope,
-    tenantId: row.tenant_id,
+    // Clients know their tenant by the id their app gave it, not by its storage key.
+    tenantId: publicTenant(row.tenant_id),
     createdAt: new Date(toNumber(row.created_at) ?? 0).toISOString(),
     ...(row.topics != null && { topics: decodeTopics(row.topics) }),
     ...(row.devices != null && { devices: decodeDevices(row.devices) }),

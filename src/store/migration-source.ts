@@ -10,6 +10,7 @@ import * as audit from '../../migrations/20261130_004_audit.js';
 import * as policies from '../../migrations/20261201_005_policies.js';
 import * as topics from '../../migrations/20261201_006_topics.js';
 import * as devices from '../../migrations/20261201_007_devices.js';
+import * as apps from '../../migrations/20261201_008_apps.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '20261201_005_policies': policies,
   '20261201_006_topics': topics,
   '20261201_007_devices': devices,
+  '20261201_008_apps': apps,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

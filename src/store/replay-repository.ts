@@ -18,6 +18,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/user-token.js';
 import { MESSAGE_COLUMNS, toNumber, type MessageRow } from './message-codec.js';
+import { sharedWith, visibleTo } from './inbox-queries.js';
 
 /** What a cursor id resolves through: the message's scope, position and age. */
 export type CursorMessage = Pick<MessageRow, 'scope' | 'seq' | 'created_at'>;
@@ -27,9 +28,7 @@ export class ReplayRepository {
 
   /** The message `id` of the caller's tenant, or undefined. */
   async cursorMessage(who: Principal, id: string): Promise<CursorMessage | undefined> {
-    return this.db('notify_messages')
-      .where({ id, tenant_id: who.tenantId })
-      .first<CursorMessage | undefined>('scope', 'seq', 'created_at');
+    return visibleTo(this.db('notify_messages').where({ id }), who).first<CursorMessage | undefined>('scope', 'seq', 'created_at');
   }
 
   /** Whether the caller has an inbox row for message `id` (a personal message is theirs). */
@@ -56,9 +55,7 @@ export class ReplayRepository {
       .orderBy('i.seq')
       .limit(limit)
       .select(columns);
-    const broadcast: MessageRow[] = await this.db('notify_messages as m')
-      .where('m.tenant_id', who.tenantId)
-      .andWhere('m.scope', 'tenant')
+    const broadcast: MessageRow[] = await sharedWith(this.db('notify_messages as m'), who)
       .andWhere('m.seq', '>', afterSeq)
       .orderBy('m.seq')
       .limit(limit)
@@ -90,11 +87,10 @@ export class ReplayRepository {
       .whereNotNull('seq')
       .orderBy('seq', 'desc')
       .first('message_id as id', 'seq')) as { id: string; seq: number | string } | undefined;
-    const shared = (await this.db('notify_messages')
-      .where({ tenant_id: who.tenantId, scope: 'tenant' })
-      .whereNotNull('seq')
-      .orderBy('seq', 'desc')
-      .first('id', 'seq')) as { id: string; seq: number | string } | undefined;
+    const shared = (await sharedWith(this.db('notify_messages as m'), who)
+      .whereNotNull('m.seq')
+      .orderBy('m.seq', 'desc')
+      .first('m.id as id', 'm.seq as seq')) as { id: string; seq: number | string } | undefined;
     if (!own || !shared) return (own ?? shared)?.id ?? null;
     return (toNumber(own.seq) ?? 0) > (toNumber(shared.seq) ?? 0) ? own.id : shared.id;
   }

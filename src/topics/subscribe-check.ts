@@ -11,6 +11,7 @@
  *   that is not `{ allow: boolean }`: denied with reason `check_unavailable`, not cached
  *   (the next subscribe asks again). Failing closed: a topic is never granted unchecked.
  */
+import { splitTenant } from '../apps/app-scope.js';
 import type { Principal } from '../auth/user-token.js';
 import { ExpiringLru } from '../policy/expiring-lru.js';
 
@@ -27,8 +28,6 @@ export interface SubscribeCheckOptions {
   onOutcome?: (outcome: CheckOutcome) => void;
 }
 
-/** The default app; apps are Socket.IO namespaces (`/<appId>`). */
-export const DEFAULT_APP = '/';
 export const CHECK_UNAVAILABLE = 'check_unavailable';
 const REASON = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -40,8 +39,10 @@ export class SubscribeCheck {
     this.cache = new ExpiringLru(options.cacheEntries, options.cacheTtlMs);
   }
 
-  async check(who: Principal, topic: string, app = DEFAULT_APP): Promise<Verdict> {
-    const key = JSON.stringify([app, who.tenantId, who.userId, topic]);
+  /** The back end is asked about its own ids: the app, and the tenant as the app knows it. */
+  async check(who: Principal, topic: string): Promise<Verdict> {
+    const { app, tenantId } = splitTenant(who.tenantId);
+    const key = JSON.stringify([app, tenantId, who.userId, topic]);
     const cached = this.cache.get(key);
     if (cached) {
       this.options.onOutcome?.('cached');
@@ -49,7 +50,7 @@ export class SubscribeCheck {
     }
     let asking = this.inFlight.get(key);
     if (!asking) {
-      asking = this.ask({ app, tenantId: who.tenantId, userId: who.userId, topic }).finally(() => this.inFlight.delete(key));
+      asking = this.ask({ app, tenantId, userId: who.userId, topic }).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, asking);
       const verdict = await asking;
       if (verdict.allow || verdict.reason !== CHECK_UNAVAILABLE) this.cache.set(key, verdict);

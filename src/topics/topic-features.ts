@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
+import type { Namespace } from 'socket.io';
+import type { AppNamespaces } from '../realtime/app-namespaces.js';
 import type { Config } from '../config/config.js';
 import { presenceRoutes } from '../presence/presence-routes.js';
 import type { ApiKeyGrant } from '../auth/api-keys.js';
@@ -34,8 +36,10 @@ export interface TopicFeatures {
 export interface TopicFeatureDeps {
   config: Config;
   io: GatewayServer;
+  /** Every app's namespace: presence and transient emits go to the tenant's app. */
+  namespaces: AppNamespaces;
   /** The gateway's Redis connection for shared state, or null (one process). */
-  redis: Redis | null;
+  redis: RedisClient | null;
   metrics: Metrics;
   logger: Logger;
   checkApiKey: (presented: string | undefined) => ApiKeyGrant | null;
@@ -52,7 +56,7 @@ export async function createTopicFeatures(deps: TopicFeatureDeps): Promise<Topic
         logger,
       })
     : createLocalPresence();
-  const watchers = new PresenceWatchers(io, presence, config.PRESENCE_INTERVAL_MS, logger);
+  const watchers = new PresenceWatchers((key) => deps.namespaces.ofTenant(key) as Namespace | undefined, presence, config.PRESENCE_INTERVAL_MS, logger);
   const metrics = createTopicMetrics(deps.metrics.registry, {
     watchers: () => watchers.watcherCount(),
     watchedTopics: () => watchers.watchedTopics(),

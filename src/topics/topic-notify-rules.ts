@@ -26,7 +26,7 @@ export function topicAndTransientIssues(body: TargetFields): { path: string[]; m
     if (body[field] !== undefined) issues.push({ path: [field], message });
   };
   if (body.topics !== undefined) {
-    if (body.userId !== undefined || body.userIds !== undefined || body.scope === 'tenant') {
+    if (body.userId !== undefined || body.userIds !== undefined || body.scope === 'tenant' || body.scope === 'app') {
       issues.push({ path: ['topics'], message: 'give one target: userId(s), scope "tenant" or topics' });
     }
     for (const field of CHANNEL_FIELDS) refuse(field, 'topic messages are in-app only: no channels');

@@ -30,7 +30,7 @@ export type TransientEmitter = (input: NotificationInput) => TransientAnswer;
 /** What a gateway hands the emitter: an emit through its adapter, and a count per target. */
 export interface TransientSink {
   emit(rooms: string[], notification: WireNotification): void;
-  counted(target: 'user' | 'tenant' | 'topic'): void;
+  counted(target: NotificationInput['scope']): void;
 }
 
 export function createTransientEmitter(sink: TransientSink): TransientEmitter {

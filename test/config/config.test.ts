@@ -77,7 +77,10 @@ describe('parseConfig', () => {
     ['RELAY_POLL_MS below the minimum', { RELAY_POLL_MS: '1' }, 'RELAY_POLL_MS'],
     ['DB_POOL_MAX=0', { DB_POOL_MAX: '0' }, 'DB_POOL_MAX'],
     ['NOTIFY_API_KEYS with a short key', { NOTIFY_API_KEYS: 'short' }, 'NOTIFY_API_KEYS'],
-    ['NOTIFY_API_KEYS with two colons', { NOTIFY_API_KEYS: `${KEY}:acme:admin` }, 'NOTIFY_API_KEYS'],
+    ['NOTIFY_API_KEYS with three colons', { NOTIFY_API_KEYS: `${KEY}:acme:crm:x` }, 'NOTIFY_API_KEYS'],
+    ['NOTIFY_API_KEYS with a bad app', { NOTIFY_API_KEYS: `${KEY}:acme:CRM` }, 'NOTIFY_API_KEYS'],
+    ['NOTIFY_API_KEYS with an empty app', { NOTIFY_API_KEYS: `${KEY}:acme:` }, 'NOTIFY_API_KEYS'],
+    ['NOTIFY_API_KEYS with no tenant and no app', { NOTIFY_API_KEYS: `${KEY}::` }, 'NOTIFY_API_KEYS'],
     ['NOTIFY_API_KEYS with an empty tenant', { NOTIFY_API_KEYS: `${KEY}:` }, 'NOTIFY_API_KEYS'],
     ['NOTIFY_API_KEYS with a bad tenant', { NOTIFY_API_KEYS: `${KEY}:ac me` }, 'NOTIFY_API_KEYS'],
     ['NOTIFY_API_KEYS with one bad key among good ones', { NOTIFY_API_KEYS: `${KEY},tiny` }, 'NOTIFY_API_KEYS'],
@@ -110,12 +113,20 @@ describe('parseConfig', () => {
     expect(parseConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, NOTIFY_API_KEYS: KEY, DEMO_PAGE: 'true' }).DEMO_PAGE).toBe(true);
   });
 
+  it('binds a key to an app with "key:tenant:app" or "key::app"', () => {
+    const config = parseConfig({ NOTIFY_API_KEYS: `${KEY}:acme:crm,erp-key-0123456789::erp` });
+    expect(config.NOTIFY_API_KEYS).toEqual([
+      { key: KEY, tenantId: 'acme', app: 'crm' },
+      { key: 'erp-key-0123456789', tenantId: null, app: 'erp' },
+    ]);
+  });
+
   it('parses "key" and "key:tenant", trimming blanks and empty entries', () => {
     const config = parseConfig({ NOTIFY_API_KEYS: ` ${KEY} , other-key-0123456789:acme,, bound-key-0123456789:tenant_2.x ` });
     expect(config.NOTIFY_API_KEYS).toEqual([
-      { key: KEY, tenantId: null },
-      { key: 'other-key-0123456789', tenantId: 'acme' },
-      { key: 'bound-key-0123456789', tenantId: 'tenant_2.x' },
+      { key: KEY, tenantId: null, app: 'default' },
+      { key: 'other-key-0123456789', tenantId: 'acme', app: 'default' },
+      { key: 'bound-key-0123456789', tenantId: 'tenant_2.x', app: 'default' },
     ]);
   });
 
@@ -125,7 +136,7 @@ describe('parseConfig', () => {
     expect(Object.isFrozen(config.NOTIFY_API_KEYS)).toBe(true);
     expect(Object.isFrozen(config.NOTIFY_API_KEYS[0])).toBe(true);
     expect(() => Object.assign(config, { PORT: 1 })).toThrow(TypeError);
-    expect(() => (config.NOTIFY_API_KEYS as unknown as unknown[]).push({ key: KEY, tenantId: null })).toThrow(TypeError);
+    expect(() => (config.NOTIFY_API_KEYS as unknown as unknown[]).push({ key: KEY, tenantId: null, app: 'default' })).toThrow(TypeError);
     expect(config.PORT).toBe(3000);
   });
 });
@@ -146,7 +157,7 @@ describe('withDevCredentials', () => {
     const first = withDevCredentials(parseConfig({}), file);
     expect(first.demo).not.toBeNull();
     expect(first.config.JWT_SECRET).toMatch(/^[0-9a-f]{64}$/);
-    expect(first.config.NOTIFY_API_KEYS).toEqual([{ key: expect.stringMatching(/^dev_[0-9a-f]{32}$/), tenantId: null }]);
+    expect(first.config.NOTIFY_API_KEYS).toEqual([{ key: expect.stringMatching(/^dev_[0-9a-f]{32}$/), tenantId: null, app: 'default' }]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
       jwtSecret: first.config.JWT_SECRET,
@@ -171,7 +182,7 @@ describe('withDevCredentials', () => {
     expect(onlySecret.config.NOTIFY_API_KEYS).toHaveLength(1);
 
     const onlyKey = withDevCredentials(parseConfig({ NOTIFY_API_KEYS: KEY }), file);
-    expect(onlyKey.config.NOTIFY_API_KEYS).toEqual([{ key: KEY, tenantId: null }]);
+    expect(onlyKey.config.NOTIFY_API_KEYS).toEqual([{ key: KEY, tenantId: null, app: 'default' }]);
     expect(onlyKey.config.JWT_SECRET).toMatch(/^[0-9a-f]{64}$/);
   });
 

@@ -1,7 +1,8 @@
 /**
  * grafana/: provisioning points at the datasource the dashboard uses, every dashboard
  * query is valid PromQL (promtool), and every metric the dashboard and the alert rules
- * query is exported by a real gateway's /metrics.
+ * query is exported by a real gateway's /metrics. dashboard-queries.test.ts runs the same
+ * queries on a real Prometheus.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,12 @@ interface Panel {
   targets?: Target[];
 }
 
-const dashboard = JSON.parse(readRepoFile('grafana', 'dashboards', 'notify-gateway.json')) as { uid: string; title: string; panels: Panel[] };
+const dashboard = JSON.parse(readRepoFile('grafana', 'dashboards', 'notify-gateway.json')) as {
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: { name: string; datasource?: { type: string; uid: string } }[] };
+};
 /** Row headers group the panels below them; they have no query of their own. */
 const queryPanels = dashboard.panels.filter((panel) => panel.type !== 'row');
 const targets = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
@@ -48,6 +54,7 @@ describe('grafana provisioning', () => {
       expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: provisioned[0]!.uid });
       expect(target.datasource?.uid ?? provisioned[0]!.uid, panel.title).toBe(provisioned[0]!.uid);
     }
+    for (const variable of dashboard.templating.list) expect(variable.datasource, variable.name).toEqual({ type: 'prometheus', uid: provisioned[0]!.uid });
   });
 
   it('has the panels ops asked for, each with a query, unique ids', () => {
@@ -68,8 +75,28 @@ describe('grafana provisioning', () => {
     ]) {
       expect(used, name).toContain(name);
     }
-    expect(dashboardExprs.some((e) => /by \(kind\)/.test(e))).toBe(true);
-    expect(dashboardExprs.some((e) => /by \(instance\) \(notify_connected_sockets\)/.test(e))).toBe(true);
+    expect(dashboardExprs.some((e) => /by \(instance\) \(notify_connected_sockets[{)]/.test(e))).toBe(true);
+  });
+
+  it('shows connections per host, messages by kind and real reconnects, recognisably titled', () => {
+    const exprsOf = (title: string) => {
+      const panel = queryPanels.find((p) => p.title === title);
+      expect(panel, title).toBeDefined();
+      return panel!.targets!.map((t) => t.expr);
+    };
+    // Per machine, as the connection alert counts: sockets joined to notify_instance_info{host}.
+    expect(exprsOf('Connected sockets per host')).toEqual([
+      expect.stringMatching(/^sum by \(host\) \(notify_connected_sockets \* on \(job, instance\) group_left \(host\) notify_instance_info/),
+    ]);
+    expect(exprsOf('Messages sent per second by kind')).toEqual([expect.stringMatching(/^sum by \(kind\) \(rate\(notify_notifications_delivered_total\[/)]);
+    const pie = queryPanels.find((p) => p.title === 'Messages sent by kind');
+    expect(pie?.type).toBe('piechart');
+    expect(exprsOf('Messages sent by kind')).toEqual(['sum by (kind) (increase(notify_notifications_delivered_total[$__range]))']);
+    // Reconnects from the SDK's flag, never from `resumed` alone (page loads resume too).
+    for (const title of ['Reconnects (share of connections opened)', 'Reconnect rate']) {
+      expect(exprsOf(title).join(' '), title).toMatch(/notify_connections_opened_total\{reconnect="true"\}/);
+    }
+    expect(exprsOf('Connections opened per second: new vs reconnect').join(' ')).toMatch(/reconnect="false"[\s\S]*reconnect="true"/);
   });
 
   it('has a Deliveries row with the delivery panels below it', () => {

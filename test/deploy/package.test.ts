@@ -1,9 +1,10 @@
 /**
  * The published package: packed (prepack builds dist/) and installed from the tarball
  * into an empty folder, then used only from there — the root export starts a gateway on
- * SQLite that takes and lists a notification, the `notify-gateway` command prints its
- * help and starts the embedded default as `npm start` does, and the browser SDK and
- * React bindings resolve with their types.
+ * SQLite that takes and lists a notification, `attachNotifyGateway` mounts one on a host
+ * Express app, the `notify-gateway` command prints its help and starts the embedded
+ * default as `npm start` does, and the browser SDK and React bindings resolve with their
+ * types.
  *
  * Slow by nature: the install fetches the dependencies and runs better-sqlite3's install
  * script, which compiles SQLite when no prebuilt binary can be downloaded (about two
@@ -19,6 +20,7 @@ import { CONFIG_KEYS } from '../../src/config/config.js';
 import { JWT_SECRET, API_KEY, signToken } from '../support/harness.js';
 import { EMBED_SCRIPT, TYPES_CHECK, cleanEnv, packAndInstall, typesConfig, type PackedPackage } from './support/packed-package.js';
 import { repoPath, run } from './support/repo.js';
+import { ATTACH_SCRIPT } from './embedding-script.js';
 
 let work: string;
 let pkg: PackedPackage;
@@ -68,6 +70,21 @@ describe('installed', () => {
     expect(out.listed.status).toBe(200);
     expect(out.listed.body.items).toEqual([expect.objectContaining({ id: out.posted.body.id, kind: 'build:finished', title: 'Build finished' })]);
     expect(out.refused).toEqual({ configError: true, message: expect.stringContaining('PROT') });
+  });
+
+  it('attaches the gateway to a host Express app with attachNotifyGateway, and close() leaves the host serving', async () => {
+    writeFileSync(join(pkg.app, 'attach.mjs'), ATTACH_SCRIPT);
+    const env = cleanEnv({ DB: join(work, 'attached.db'), SECRET: JWT_SECRET, KEY: API_KEY, TOKEN: signToken({ sub: 'u1', tid: 'default' }) });
+    const result = await run(process.execPath, ['attach.mjs'], { cwd: pkg.app, env, timeoutMs: 60_000 });
+    expect(result.code, result.stderr).toBe(0); // the process ended by itself: nothing left running
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+      posted: { status: number; body: { id: string } };
+      listed: { status: number; body: { items: { id: string }[] } };
+      hostAfterClose: number;
+    };
+    expect(out.posted.status).toBe(201);
+    expect(out.listed.body.items.map((item) => item.id)).toEqual([out.posted.body.id]);
+    expect(out.hostAfterClose).toBe(200);
   });
 
   it('runs `npx notify-gateway --help`', async () => {

@@ -57,8 +57,13 @@ describe('promtool', () => {
 
 describe('alert rules', () => {
   it('cover the alerts ops asked for, on the gateway metric names', () => {
-    expect(rule('NotifyTooManyConnections').expr).toMatch(/^notify_connected_sockets > 2000$/);
-    expect(rule('NotifyHighReconnectRate').expr).toMatch(/notify_connections_opened_total\{resumed="true"\}[\s\S]*> 0\.3/);
+    // Per machine: each instance's sockets joined to its host (notify_instance_info), summed.
+    expect(rule('NotifyTooManyConnections').expr).toMatch(
+      /^sum by \(host\) \(\s*notify_connected_sockets \* on \(job, instance\) group_left \(host\) notify_instance_info\s*\) > 2000\s*$/,
+    );
+    // Real reconnects only (the SDK's auth.reconnect), never `resumed` (page loads resume too).
+    expect(rule('NotifyHighReconnectRate').expr).toMatch(/sum by \(job\) \(rate\(notify_connections_opened_total\{reconnect="true"\}\[5m\]\)\)[\s\S]*> 0\.3/);
+    expect(rule('NotifyHighReconnectRate').expr).not.toContain('resumed');
     expect(rule('NotifyOutboxLag').expr).toMatch(/notify_outbox_lag_seconds\) > 5$/);
     expect(rule('NotifyNoRelayLeader')).toMatchObject({ for: '30s' });
     expect(rule('NotifyNoRelayLeader').expr).toContain('sum(notify_relay_leader) == 0');

@@ -47,6 +47,7 @@ describe('batch body', () => {
     ['the key escaped (parsed whole)', '{"notific\\u0061tions":[{"kind":"a:b"}]}'],
     ['an array body (parsed whole)', '[{"kind":"a:b"}]'],
     ['an empty body', ''],
+    ['an object shorter than the key (parsed whole)', '{}'],
     ['a BOM', '\ufeff{"notifications":[{"kind":"a:b"}]}'],
   ])('%s: same value', async (_what, text) => {
     expect(await sliced(text)).toEqual(reference(text.replace(/^\ufeff/, '')));

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 async function instance(prefix: string, max: number, redisUrl = REDIS_URL): Promise<{ slots: ConnectionSlots; store: LimitStore; id: string }> {
-  const store = await openLimitStore(redisUrl, prefix, logger);
+  const store = await openLimitStore({ kind: 'single', url: redisUrl }, prefix, logger);
   const id = `test-${randomBytes(3).toString('hex')}`;
   const slots = await ConnectionSlots.open([{ name: LIMIT, max }], store, { instanceId: id, ...FAST });
   cleanup.push(() => slots.close(), () => store.close());
@@ -86,10 +86,10 @@ describe('connection slots in Redis', () => {
     await redis.restart();
     const probe = new Redis(redis.url);
     cleanup.push(async () => probe.disconnect());
-    await until(async () => (await probe.hget(`${prefix}:${LIMIT}:t:erin`, a.id)) === '2', 'the count written back');
+    await until(async () => (await probe.hget(`{${prefix}}:${LIMIT}:t:erin`, a.id)) === '2', 'the count written back');
     expect(granted(await b.slots.acquire(LIMIT, 't:erin'))).toBe(false);
     release(local);
-    await until(async () => (await probe.hget(`${prefix}:${LIMIT}:t:erin`, a.id)) === '1', 'the release counted');
+    await until(async () => (await probe.hget(`{${prefix}}:${LIMIT}:t:erin`, a.id)) === '1', 'the release counted');
     expect(granted(await b.slots.acquire(LIMIT, 't:erin'))).toBe(true);
   });
 });

@@ -37,7 +37,9 @@ describe('/metrics', () => {
 
     const text = await scrape();
     expect(value(text, 'notify_connected_sockets')).toBe(2);
-    expect(value(text, 'notify_connections_opened_total{resumed="true"}')).toBe(1);
+    // Resumed from lastAckId, but without the SDK's auth.reconnect: not a reconnect.
+    expect(value(text, 'notify_connections_opened_total{reconnect="false",resumed="true"}')).toBe(1);
+    expect(value(text, 'notify_connections_opened_total{reconnect="true",resumed="true"}')).toBeUndefined();
     // Labelled by the kind's family (src/metrics/kind-label.ts).
     expect(value(text, 'notify_notifications_ingested_total{kind="test"}')).toBe(2);
     expect(value(text, 'notify_dedupe_hits_total')).toBe(1);

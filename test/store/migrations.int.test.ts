@@ -29,6 +29,7 @@ describe('migrations', () => {
       '20261201_005_policies',
       '20261201_006_topics',
       '20261201_007_devices',
+      '20261201_008_apps',
     ]);
   });
 

@@ -4,7 +4,7 @@
  * outside CI only: under CI=true nothing is left out and a missing tool fails its files.
  *
  * A file needs a program when it, or a local module it imports (transitively), starts it:
- * `spawn('nginx'`, `run('promtool'`, `spawn('redis-server'`, `chromium.launch(`. So a new
+ * `spawn('nginx'`, `run('promtool'`, `spawn('prometheus'`, `spawn('redis-server'`, `chromium.launch(`. So a new
  * test that uses test/deploy/support/nginx.ts or the browser bed is covered without being
  * listed anywhere. The services: MySQL/MariaDB and Redis for the mysql project, MySQL for
  * a file that creates its own database (`createMysqlDatabase(` in the file itself), the
@@ -26,7 +26,9 @@ interface Program {
 const PROGRAMS: Program[] = [
   { name: 'nginx', starts: /\b(?:spawn|run|execFile)\(\s*'nginx'/, get: 'apt-get install nginx' },
   { name: 'promtool', starts: /\b(?:spawn|run|execFile)\(\s*'promtool'/, get: 'apt-get install prometheus (it ships promtool)' },
+  { name: 'prometheus', starts: /\b(?:spawn|run|execFile)\(\s*'prometheus'/, get: 'apt-get install prometheus' },
   { name: 'redis-server', starts: /\b(?:spawn|run|execFile)\(\s*'redis-server'/, get: 'apt-get install redis-server' },
+  { name: 'redis-cli', starts: /\b(?:spawn|run|execFile)\(\s*'redis-cli'/, get: 'apt-get install redis-tools (redis-server brings it too)' },
   { name: 'chromium', starts: /\bchromium\.launch\(/, get: 'apt-get install chromium, or set CHROMIUM_PATH', override: 'CHROMIUM_PATH' },
 ];
 

@@ -76,7 +76,7 @@ describe('the back end decides what the claim does not grant', () => {
     expect(ack).toEqual({ granted: ['ok:1', 'claimed:1'], denied: [{ topic: 'secret:1', reason: 'not_member' }] });
     const asked = backEnd.asked.slice(before);
     expect(asked.map((q) => q.topic).sort()).toEqual(['ok:1', 'secret:1']);
-    expect(asked[0]).toMatchObject({ app: '/', tenantId: 'default', userId: user });
+    expect(asked[0]).toMatchObject({ app: 'default', tenantId: 'default', userId: user });
   });
 
   it('answers are cached: asking again does not reach the back end', async () => {

@@ -37,6 +37,7 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
       auth: {
         token: ctx.token,
         ...(ctx.lastAckId ? { lastAckId: ctx.lastAckId } : {}),
+        ...(ctx.reconnect ? { reconnect: true } : {}),
         ...(ctx.deviceId ? { deviceId: ctx.deviceId } : {}),
         ...(ctx.topics?.length ? { topics: [...ctx.topics] } : {}),
       },

@@ -19,6 +19,12 @@ export interface TransportContext {
   token: string;
   /** The position to resume after: the last notification id this client was delivered. */
   lastAckId: string | null;
+  /**
+   * True when this attempt restores a connection that was open and got lost (dropped, went
+   * offline, closed at exp), not on a page load. The socket sends it as `auth.reconnect`,
+   * so the gateway's reconnect rate counts real reconnects only.
+   */
+  reconnect?: boolean;
   /** Topics to hold (socket: `auth.topics`, so that the replay includes them); others ignore them. */
   topics?: readonly string[];
   /** This browser's device id (device-id.ts), sent in the socket handshake. */

@@ -20,7 +20,7 @@
  *   so the key itself never reaches Redis.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/redis-client.js';
 
 export interface RobotRateLimit {
   /** 0 when admitted (and counted), else the ms until a slot frees (nothing counted). */
@@ -86,7 +86,7 @@ return wait
 `;
 const RESERVE_SHA = createHash('sha1').update(RESERVE_SCRIPT).digest('hex');
 
-export function createRedisRobotRateLimit(redis: Redis, options: RobotRateLimitOptions & { keyPrefix: string }): RobotRateLimit {
+export function createRedisRobotRateLimit(redis: RedisClient, options: RobotRateLimitOptions & { keyPrefix: string }): RobotRateLimit {
   const { limit, windowMs } = checked(options);
   return {
     async reserve(robot) {

@@ -6,8 +6,25 @@
 const LABEL_LIST = /\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g;
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
 
-/** Grafana's interval variables as a concrete duration, so promtool can parse the rest. */
-export const withoutGrafanaVariables = (expr: string) => expr.replace(/\$__(rate_interval|interval|range)\b/g, '5m');
+export interface GrafanaDurations {
+  rate_interval?: string;
+  interval?: string;
+  range?: string;
+}
+
+/**
+ * A panel query as Grafana sends it: its interval variables as concrete durations (5m
+ * unless told), and dashboard variables (`$instance`, `${host}`) as their "All" value `.*`
+ * (they are only used in `=~` matchers).
+ */
+export const withoutGrafanaVariables = (expr: string, durations: GrafanaDurations = {}) =>
+  expr
+    .replace(/\$__(rate_interval|interval|range)\b/g, (_, name: keyof GrafanaDurations) => durations[name] ?? '5m')
+    .replace(/\$\{?[A-Za-z_]\w*\}?/g, '.*');
+
+/** The dashboard variables a query uses, and how: `instance=~"$instance"` gives `=~`. */
+export const dashboardVariableUses = (expr: string) =>
+  [...expr.matchAll(/\b\w+\s*(=~|!~|!=|=)\s*"[^"]*\$\{?(?!__)[A-Za-z_]\w*\}?[^"]*"/g)].map((m) => m[1]!);
 
 export function metricNames(expr: string): string[] {
   const stripped = withoutGrafanaVariables(expr)
