@@ -10,11 +10,29 @@
  * id is the sample, whichever event brought it; `early` counts samples that came out of
  * band, `followed` the in-order copies that came after them (not duplicates).
  *
+ * Topics (topic-broadcast.mjs, presence-churn.mjs): a client with `topics` names them in
+ * `auth.topics`; a socket counts as connected only when `notify:synced` grants all of
+ * them (a denial is a failure, and that socket is closed). The worker keeps which of its
+ * sockets hold which topic, from those grants and the acks of its own subscribes.
+ *
  * Commands (from the main thread, each answered with the same `reqId`):
- *   connect { clients: [{ url, token }], parallel, deadline, outOfBand }
+ *   connect { clients: [{ url, token, topics? }], parallel, deadline, outOfBand }
  *                   → { connected, failed, notTried, firstError }; no new connection is
  *                     started after `deadline` (clock.mjs time), so a gateway or machine
  *                     that cannot take N sockets fails the bench in bounded time
+ *   churn { topic, rate, durationMs }
+ *                   → for durationMs, `rate` operations per second (open loop, due every
+ *                     10 ms), each on a random connected socket with no operation in
+ *                     flight: `unsubscribe` when it holds the topic, else `subscribe`;
+ *                     answers once every ack is in: { ops, joins, leaves, denied, errors,
+ *                     firstError, ackMs[], elapsedMs } (a denial, a RATE_LIMITED ack or no
+ *                     ack within 10 s is not a join/leave)
+ *   held { topic }  → { count }: sockets of this worker holding it now
+ *   watch { topic, count } → `presence:subscribe` on the first `count` connected sockets:
+ *                     { granted, denied, firstError }; from then on their `presence`
+ *                     events are recorded
+ *   unwatch { topic } → `presence:unsubscribe` on the sockets watching it: { unwatched }
+ *   presence { clear } → { events: [{ socket, at, topic, connections, users }] } (clock.mjs time)
  *   phase { name }  → starts recording notifications tagged `data.ph === name`, clears the last record
  *   count           → { unique, duplicates, stray, early, followed }
  *   collect         → { sentAt[], recvAt[], unique, duplicates, stray, early, followed }
@@ -25,7 +43,14 @@ import { io } from 'socket.io-client';
 import { now } from './clock.mjs';
 
 const CONNECT_TIMEOUT_MS = 20_000;
+const ACK_TIMEOUT_MS = 10_000;
+const CHURN_TICK_MS = 10;
 const sockets = [];
+/** topic → indices of the sockets holding it */
+const held = new Map();
+/** topic → indices of the sockets watching its presence */
+const watching = new Map();
+let presenceEvents = [];
 let phase = null;
 let record = freshRecord();
 
@@ -62,16 +87,129 @@ function onNotification(socketIndex, notification, outOfBand = false) {
   record.recvAt.push(receivedAt);
 }
 
-function connectOne({ url, token }, outOfBand) {
-  const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+function connectOne({ url, token, topics }, outOfBand) {
+  const auth = topics ? { token, topics } : { token };
+  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
   const socketIndex = sockets.push(socket) - 1;
   socket.on('notification', (notification) => onNotification(socketIndex, notification));
   if (outOfBand) socket.on('notification:out-of-band', (notification) => onNotification(socketIndex, notification, true));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no notify:synced within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
     socket.once('connect_error', (error) => (clearTimeout(timer), reject(new Error(describe(error)))));
-    socket.once('notify:synced', () => (clearTimeout(timer), resolve()));
+    socket.once('notify:synced', (info) => {
+      clearTimeout(timer);
+      if (!topics) return resolve();
+      const granted = new Set(info?.topics?.granted ?? []);
+      const missing = topics.filter((t) => !granted.has(t));
+      if (missing.length > 0) {
+        socket.close();
+        const why = (info?.topics?.denied ?? []).map((d) => `${d.topic}: ${d.reason}`).join(', ');
+        return reject(new Error(`topics not granted at the handshake: ${missing.join(', ')}${why ? ` (${why})` : ''}`));
+      }
+      for (const topic of topics) holders(held, topic).add(socketIndex);
+      resolve();
+    });
   });
+}
+
+function holders(map, topic) {
+  let set = map.get(topic);
+  if (!set) map.set(topic, (set = new Set()));
+  return set;
+}
+
+/** Emits with an ack; resolves to the ack, or { error } when none came within ACK_TIMEOUT_MS. */
+function ask(socket, event, payload) {
+  return socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload).catch((error) => ({ error: { code: 'NO_ACK', message: error.message } }));
+}
+
+const ackProblem = (ack) =>
+  ack?.error ? `${ack.error.code}: ${ack.error.message}` : ack?.ok === false ? ack.code : null;
+
+/** See `churn` in the header. */
+async function churn({ topic, rate, durationMs }) {
+  const holding = holders(held, topic);
+  const live = sockets.map((s, i) => (s.connected ? i : -1)).filter((i) => i >= 0);
+  const busy = new Set();
+  const stats = { ops: 0, joins: 0, leaves: 0, denied: 0, errors: 0, firstError: null, ackMs: [] };
+  const fail = (why) => {
+    stats.errors += 1;
+    stats.firstError ??= why;
+  };
+  const operate = async (index) => {
+    busy.add(index);
+    const socket = sockets[index];
+    const leave = holding.has(index);
+    const started = now();
+    const ack = await ask(socket, leave ? 'unsubscribe' : 'subscribe', { topics: [topic] });
+    stats.ackMs.push(now() - started);
+    busy.delete(index);
+    const problem = ackProblem(ack);
+    if (problem) return fail(problem);
+    if (leave) {
+      if (!ack.unsubscribed?.includes(topic)) return fail(`unsubscribe ack without the topic: ${JSON.stringify(ack)}`);
+      holding.delete(index);
+      stats.leaves += 1;
+    } else if (ack.granted?.includes(topic)) {
+      holding.add(index);
+      stats.joins += 1;
+    } else {
+      stats.denied += 1;
+      stats.firstError ??= `subscribe denied: ${JSON.stringify(ack.denied ?? ack)}`;
+    }
+  };
+  const pending = [];
+  const start = now();
+  let issued = 0;
+  for (let tick = 1; live.length > 0; tick += 1) {
+    const elapsed = Math.min(durationMs, tick * CHURN_TICK_MS);
+    const due = Math.floor((elapsed * rate) / 1000) - issued;
+    for (let k = 0; k < due; k += 1) {
+      // A random socket without an operation in flight (a few tries; else this one is skipped).
+      let index = -1;
+      for (let tries = 0; tries < 8 && index < 0; tries += 1) {
+        const candidate = live[Math.floor(Math.random() * live.length)];
+        if (!busy.has(candidate)) index = candidate;
+      }
+      issued += 1;
+      if (index < 0) continue;
+      stats.ops += 1;
+      pending.push(operate(index));
+    }
+    if (elapsed >= durationMs) break;
+    const wait = start + tick * CHURN_TICK_MS - now();
+    if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+  }
+  await Promise.all(pending);
+  return { ...stats, elapsedMs: now() - start };
+}
+
+async function watch({ topic, count }) {
+  const watchers = holders(watching, topic);
+  const result = { granted: 0, denied: 0, firstError: null };
+  const chosen = sockets.map((s, i) => (s.connected ? i : -1)).filter((i) => i >= 0).slice(0, count);
+  await Promise.all(chosen.map(async (index) => {
+    const socket = sockets[index];
+    if (!socket.listeners('presence').length) {
+      socket.on('presence', (update) => presenceEvents.push({ socket: index, at: now(), ...update }));
+    }
+    const ack = await ask(socket, 'presence:subscribe', { topics: [topic] });
+    if (ack.granted?.includes(topic)) {
+      watchers.add(index);
+      result.granted += 1;
+    } else {
+      result.denied += 1;
+      result.firstError ??= ackProblem(ack) ?? `denied: ${JSON.stringify(ack.denied ?? ack)}`;
+    }
+  }));
+  return result;
+}
+
+async function unwatch({ topic }) {
+  const watchers = holders(watching, topic);
+  const acks = await Promise.all([...watchers].map((index) => ask(sockets[index], 'presence:unsubscribe', { topics: [topic] })));
+  watchers.clear();
+  return { unwatched: acks.filter((ack) => ack.unsubscribed?.includes(topic)).length };
 }
 
 /** socket.io-client says "websocket error"; the cause (ECONNRESET, EMFILE, HTTP 503 …) is in `description`. */
@@ -121,9 +259,27 @@ parentPort.on('message', async ({ reqId, cmd, ...args }) => {
     case 'collect':
       reply = { sentAt: record.sentAt, recvAt: record.recvAt, ...counts() };
       break;
+    case 'churn':
+      reply = await churn(args);
+      break;
+    case 'held':
+      reply = { count: held.get(args.topic)?.size ?? 0 };
+      break;
+    case 'watch':
+      reply = await watch(args);
+      break;
+    case 'unwatch':
+      reply = await unwatch(args);
+      break;
+    case 'presence':
+      reply = { events: presenceEvents };
+      if (args.clear) presenceEvents = [];
+      break;
     case 'close':
       for (const socket of sockets) socket.close();
       sockets.length = 0;
+      held.clear();
+      watching.clear();
       reply = {};
       break;
     default:

@@ -1,8 +1,9 @@
 /**
- * Starts the built gateway (`node dist/src/main.js`) as real child processes on free
- * ports, in production mode, for one bench setup; creates and drops the setup's MariaDB
- * database; reads each process's RSS from /proc. Everything started here is registered
- * with cleanup.mjs so it is stopped even when the bench fails or is interrupted.
+ * Starts the built gateway (`node dist/src/main.js`, or BENCH_GATEWAY_DIST below) as real
+ * child processes on free ports, in production mode, for one bench setup; creates and
+ * drops the setup's MariaDB database; reads each process's RSS from /proc. Everything
+ * started here is registered with cleanup.mjs so it is stopped even when the bench fails
+ * or is interrupted.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,13 @@ export const SETUPS = {
  * (a profile is written when the gateway stops at the end of its setup).
  */
 const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/**
+ * The built gateway: `dist` of this checkout, or BENCH_GATEWAY_DIST, another build's
+ * output directory (e.g. `tsc -p tsconfig.build.json --outDir DIR/dist`, with DIR holding
+ * links to this checkout's package.json and node_modules so the gateway resolves its
+ * packages); run with --no-build then.
+ */
+const GATEWAY_MAIN = join(process.env.BENCH_GATEWAY_DIST ?? 'dist', 'src', 'main.js');
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -92,7 +100,7 @@ export async function startSetup(name, extraEnv = {}) {
 
 async function startGateway(extraEnv) {
   const port = await freePort();
-  const child = spawn(process.execPath, [...GATEWAY_NODE_ARGS, 'dist/src/main.js'], {
+  const child = spawn(process.execPath, [...GATEWAY_NODE_ARGS, GATEWAY_MAIN], {
     // Only what the gateway needs: nothing from the caller's environment leaks into the setup.
     env: {
       PATH: process.env.PATH,

@@ -136,7 +136,7 @@ async function runSetup(name, opts, servicesDown) {
     });
     // The same ingest phases, same clients, on fresh gateways that write one transaction
     // per notification; and the webhook phase with the naive delivery worker.
-    const naiveWebhook = opts.webhookCount > 0 && opts.webhookNaiveCount > 0;
+    const naiveWebhook = !opts.costOnly && opts.webhookCount > 0 && opts.webhookNaiveCount > 0;
     if (opts.naive && (!opts.webhookOnly || naiveWebhook)) {
       const env = { WRITE_BATCHING: 'false', ...(naiveWebhook && NAIVE_WORKER_ENV) };
       await withSetup(name, env, { ...opts, settleMs: 0 }, async (ctx) => {

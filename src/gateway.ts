@@ -19,6 +19,7 @@ import { pushSubscriptionRoutes } from './http/push-subscription-routes.js';
 import { preferenceRoutes } from './http/preference-routes.js';
 import { recipientRoutes } from './http/recipient-routes.js';
 import { deviceRoutes } from './http/device-routes.js';
+import { segmentRoutes } from './http/segment-routes.js';
 import { connectedDevicesOf } from './devices/connected-devices.js';
 import { DeviceLastSeen } from './devices/device-last-seen.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -166,7 +167,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const drivers = createChannelDrivers(config, limitsRedis);
   const checkApiKey = createApiKeyChecker(config.NOTIFY_API_KEYS);
   // Topics, transient emits and presence (shared through Redis when there is one).
-  const topics = await createTopicFeatures({ config, io, namespaces, redis: limitsRedis, metrics, logger, checkApiKey });
+  const topics = await createTopicFeatures({ config, namespaces, redis: limitsRedis, metrics, logger, checkApiKey, notify: () => notifyDeps });
   const recipientLimits = await openRecipientLimits(config, logger);
   const worker = config.DELIVERY_WORKER
     ? new DeliveryWorker(
@@ -322,6 +323,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       }),
       recipientRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, recipients: store.recipients, audit: store.audit }),
       deviceRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, devices: store.devices, connectedDevices: connectedDevicesOf(namespaces) }),
+      segmentRoutes({ checkApiKey: notifyDeps.checkApiKey, metrics, segments: store.segments, audit: store.audit }),
       preferenceRoutes({
         checkApiKey: notifyDeps.checkApiKey,
         verifyToken,

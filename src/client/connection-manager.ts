@@ -30,7 +30,7 @@
  */
 import { backoffDelay, refreshDelayMs, tokenExpiry } from './support.js';
 import type { TokenSource } from './rest-api.js';
-import type { ArchivedInfo, ClientError, ConnectionState, Notification, ReadInfo, SeenInfo, TopicAck, TransportName } from './types.js';
+import type { ArchivedInfo, ClientError, ConnectionState, Notification, PresenceUpdate, ReadInfo, SeenInfo, TopicAck, TransportName } from './types.js';
 import type { CloseReason, Transport, TransportContext, TransportFactory } from './transports/transport.js';
 
 export interface ManagerOptions {
@@ -52,6 +52,7 @@ export interface ManagerOptions {
   onRead(info: ReadInfo): void;
   onSeen?(info: SeenInfo): void;
   onArchived?(info: ArchivedInfo): void;
+  onPresence?(update: PresenceUpdate): void;
   onState(state: ConnectionState): void;
   onError(error: ClientError): void;
 }
@@ -160,6 +161,7 @@ export class ConnectionManager {
       onRead: (info) => live() && this.options.onRead(info),
       onSeen: (info) => live() && this.options.onSeen?.(info),
       onArchived: (info) => live() && this.options.onArchived?.(info),
+      onPresence: (update) => live() && this.options.onPresence?.(update),
       onClose: (reason, retryAfterMs) => live() && void this.closed(reason, retryAfterMs),
     });
   }

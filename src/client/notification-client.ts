@@ -29,7 +29,7 @@
 import { ConnectionManager } from './connection-manager.js';
 import { deviceIdFor } from './device-id.js';
 import { OutOfBandIds } from './out-of-band-ids.js';
-import { TopicSubscriptions, type TopicHandler } from './topic-subscriptions.js';
+import { TopicSubscriptions, type PresenceHandler, type TopicHandler } from './topic-subscriptions.js';
 import { RestApi, TokenSource, type Counts, type HistoryPage, type ListOptions } from './rest-api.js';
 import { Emitter, RecentIds, defaultStorage, memoryStorage, tokenSubject } from './support.js';
 import { pollTransport } from './transports/poll-transport.js';
@@ -44,6 +44,7 @@ import type {
   Notification,
   NotificationClientEvents,
   NotificationClientOptions,
+  PresenceWatch,
   ReadInfo,
   SeenInfo,
   TopicAck,
@@ -106,11 +107,13 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
       onSynced: (info, transport) => {
         this.synced = true;
         if (info.topics) this.topics.synced(info.topics);
+        void this.topics.connected();
         this.emit('synced', { ...info, transport });
       },
       onRead: (info) => this.emit('read', info),
       onSeen: (info) => this.emit('seen', info),
       onArchived: (info) => this.emit('archived', info),
+      onPresence: (update) => this.topics.presence(update),
       onState: (state) => {
         if (state !== 'live' && state !== 'fallback') this.synced = false;
         if (state === this.currentState) return;
@@ -222,20 +225,32 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
   }
 
   /**
+   * Presence of topics (`{ topic, connections, users }`, at most once per second per topic,
+   * when it changed): authorised like `subscribe`, watched again after every reconnect,
+   * over a socket only. `stop()` ends this handler.
+   */
+  watchPresence(topics: string[], handler: PresenceHandler): PresenceWatch {
+    return this.topics.watchPresence(topics, handler);
+  }
+
+  /**
    * Transient (live only, its id in no stream) and topic messages (in the stream, no inbox
    * row) are never acked; a transient one never becomes the resume position.
    */
   private deliverUnlisted(notification: Notification, transport: TransportName): boolean {
     const transient = notification.transient === true;
     if (!transient && notification.scope !== 'topic') return false;
-    if (this.recent.has(notification.id)) return true;
+    // An urgent topic message may have come out of band: its in-order copy only moves the position.
+    const cameEarly = !transient && this.outOfBand.take(notification.id);
+    if (!cameEarly && this.recent.has(notification.id)) return true;
     this.recent.add(notification.id);
     const replayed = notification.replayed === true || !this.synced;
     if (!transient) {
       this.cursor = notification.id;
       if (this.cursorKey) this.storage.set(this.cursorKey, notification.id);
     }
-    if (notification.scope === 'topic') this.topics.dispatch(notification, { transport, replayed, transient });
+    if (cameEarly) return true;
+    if (notification.scope === 'topic') this.topics.dispatch(notification, { transport, replayed, transient, outOfBand: false });
     else this.emit('notification', notification, { transport, replayed: false, outOfBand: false, toast: false, transient: true });
     return true;
   }
@@ -257,7 +272,8 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
     if (this.recent.has(notification.id) || this.outOfBand.has(notification.id)) return;
     this.recent.add(notification.id);
     this.outOfBand.add(notification.id);
-    this.toApp(notification, { transport, replayed: false, outOfBand: true });
+    if (notification.scope === 'topic') this.topics.dispatch(notification, { transport, replayed: false, transient: false, outOfBand: true });
+    else this.toApp(notification, { transport, replayed: false, outOfBand: true });
   }
 
   private toApp(notification: Notification, meta: Omit<DeliveryMeta, 'toast'>): void {

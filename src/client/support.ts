@@ -102,7 +102,16 @@ function tokenClaims(token: string): Record<string, unknown> | null {
 export function tokenSubject(token: string): { tenantId: string; userId: string } | null {
   const claims = tokenClaims(token);
   if (!claims || typeof claims.sub !== 'string') return null;
-  return { tenantId: typeof claims.tid === 'string' ? claims.tid : 'default', userId: claims.sub };
+  const tenantId = typeof claims.tid === 'string' ? claims.tid : 'default';
+  const app = tokenApp(token);
+  // Kept positions and tab channels are per app: the same tenant and user in two apps are two users.
+  return { tenantId: app ? `${app}~${tenantId}` : tenantId, userId: claims.sub };
+}
+
+/** The token's `app` claim (README "Apps"), or null for the default app. */
+export function tokenApp(token: string): string | null {
+  const app = tokenClaims(token)?.app;
+  return typeof app === 'string' && app !== 'default' ? app : null;
 }
 
 /** A JWT's `exp` in epoch milliseconds, or null (no `exp`, or not a JWT). */

@@ -1,6 +1,6 @@
 /**
- * The client's topics: what it wants to hold, who listens to which topic, and the
- * gateway's verdicts.
+ * The client's topics: what it wants to hold and whose presence it watches, who listens
+ * to which topic, and the gateway's verdicts.
  *
  * - `subscribe` on an open socket asks at once (`subscribe` event, ack `{ granted, denied }`).
  *   Without one (connecting, or on SSE / REST polling, which carry no topics) the topics
@@ -8,19 +8,37 @@
  *   `notify:synced`, which carries the verdict on `auth.topics`.
  * - Every socket (re)connection sends the wanted topics in `auth.topics`, so the replay
  *   after `lastAckId` includes their missed messages.
+ * - Presence watches live as long as their socket at the gateway: every socket sync asks
+ *   for the watched topics again (`presence:subscribe`), and a watch asked for without a
+ *   socket is answered then. A topic is let go (`presence:unsubscribe`) when its last
+ *   handler stops; a handler that joins a watched topic gets its last counts at once.
  * - A denied topic is forgotten (not asked for again on the next reconnect).
  */
-import type { Notification, TopicAck, TopicDeliveryMeta } from './types.js';
+import type { Notification, PresenceUpdate, PresenceWatch, TopicAck, TopicDeliveryMeta } from './types.js';
 
 export type TopicHandler = (notification: Notification, meta: TopicDeliveryMeta) => void;
+export type PresenceHandler = (update: PresenceUpdate) => void;
+
+type TopicEvent = 'subscribe' | 'unsubscribe' | 'presence:subscribe' | 'presence:unsubscribe';
 
 /** Sends an event with an ack over the open socket; null when there is none. */
-export type TopicRequest = (event: 'subscribe' | 'unsubscribe', payload: { topics: string[] }) => Promise<unknown> | null;
+export type TopicRequest = (event: TopicEvent, payload: { topics: string[] }) => Promise<unknown> | null;
+
+/** Most topics the gateway takes in one event. */
+const TOPICS_PER_EVENT = 100;
+
+interface Pending {
+  topics: string[];
+  resolve: (ack: TopicAck) => void;
+}
 
 export class TopicSubscriptions {
   private readonly wanted = new Set<string>();
   private readonly handlers = new Map<string, Set<TopicHandler>>();
-  private pending: { topics: string[]; resolve: (ack: TopicAck) => void }[] = [];
+  private pending: Pending[] = [];
+  private readonly watchers = new Map<string, Set<PresenceHandler>>();
+  private readonly lastCounts = new Map<string, PresenceUpdate>();
+  private pendingWatches: Pending[] = [];
 
   constructor(private readonly request: TopicRequest) {}
 
@@ -31,17 +49,10 @@ export class TopicSubscriptions {
 
   async subscribe(topics: string[]): Promise<TopicAck> {
     for (const topic of topics) this.wanted.add(topic);
-    const asked = this.request('subscribe', { topics });
-    if (asked) {
-      try {
-        const ack = (await asked) as TopicAck;
-        if (Array.isArray(ack?.granted)) {
-          this.forgetDenied(ack);
-          return ack;
-        }
-      } catch {
-        // No answer (the connection dropped): the next connection's verdict answers.
-      }
+    const ack = await this.ask('subscribe', topics);
+    if (ack) {
+      this.forgetDenied(ack);
+      return ack;
     }
     return new Promise((resolve) => this.pending.push({ topics, resolve }));
   }
@@ -68,20 +79,98 @@ export class TopicSubscriptions {
     }
   }
 
+  watchPresence(topics: string[], handler: PresenceHandler): PresenceWatch {
+    const distinct = [...new Set(topics)];
+    for (const topic of distinct) {
+      let set = this.watchers.get(topic);
+      if (!set) this.watchers.set(topic, (set = new Set()));
+      set.add(handler);
+      const last = this.lastCounts.get(topic);
+      if (last) handler(last);
+    }
+    const ready = this.ask('presence:subscribe', distinct).then((ack) => {
+      if (!ack) return new Promise<TopicAck>((resolve) => this.pendingWatches.push({ topics: distinct, resolve }));
+      this.forgetDeniedWatches(ack);
+      return ack;
+    });
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      const released = distinct.filter((topic) => {
+        const set = this.watchers.get(topic);
+        set?.delete(handler);
+        if (!set || set.size > 0) return false;
+        this.watchers.delete(topic);
+        this.lastCounts.delete(topic);
+        return true;
+      });
+      if (released.length > 0) void this.request('presence:unsubscribe', { topics: released })?.catch(() => undefined);
+    };
+    return { ready, stop };
+  }
+
+  /** A watched topic's counts arrived. */
+  presence(update: PresenceUpdate): void {
+    const set = this.watchers.get(update.topic);
+    if (!set) return; // let go meanwhile
+    this.lastCounts.set(update.topic, update);
+    for (const handler of [...set]) handler(update);
+  }
+
   /** The verdict on `auth.topics` of a new connection. */
   synced(access: TopicAck): void {
     this.forgetDenied(access);
-    const pending = this.pending;
-    this.pending = [];
-    for (const { topics, resolve } of pending) {
-      resolve({
-        granted: access.granted.filter((t) => topics.includes(t)),
-        denied: access.denied.filter((d) => topics.includes(d.topic)),
-      });
+    this.pending = answerPending(this.pending, access);
+  }
+
+  /** A connection synced: the gateway forgot the last socket's watches, so they are asked for again. */
+  async connected(): Promise<void> {
+    const topics = [...this.watchers.keys()];
+    if (topics.length === 0) return;
+    const ack = await this.ask('presence:subscribe', topics);
+    if (!ack) return; // no socket (SSE, polling): the next socket sync asks
+    this.forgetDeniedWatches(ack);
+    this.pendingWatches = answerPending(this.pendingWatches, ack);
+  }
+
+  /** Asks in events of at most TOPICS_PER_EVENT topics; null when there is no socket or no answer. */
+  private async ask(event: 'subscribe' | 'presence:subscribe', topics: string[]): Promise<TopicAck | null> {
+    const answer: TopicAck = { granted: [], denied: [] };
+    for (let i = 0; i < topics.length; i += TOPICS_PER_EVENT) {
+      const asked = this.request(event, { topics: topics.slice(i, i + TOPICS_PER_EVENT) });
+      if (!asked) return null;
+      try {
+        const ack = (await asked) as TopicAck;
+        if (!Array.isArray(ack?.granted)) return null;
+        answer.granted.push(...ack.granted);
+        answer.denied.push(...ack.denied);
+      } catch {
+        return null; // no answer (the connection dropped): the next connection's verdict answers
+      }
     }
+    return answer;
   }
 
   private forgetDenied(ack: TopicAck): void {
     for (const { topic } of ack.denied) this.wanted.delete(topic);
   }
+
+  private forgetDeniedWatches(ack: TopicAck): void {
+    for (const { topic } of ack.denied) {
+      this.watchers.delete(topic);
+      this.lastCounts.delete(topic);
+    }
+  }
+}
+
+/** Resolves each pending request with the part of `access` about its own topics. */
+function answerPending(pending: readonly Pending[], access: TopicAck): Pending[] {
+  for (const { topics, resolve } of pending) {
+    resolve({
+      granted: access.granted.filter((t) => topics.includes(t)),
+      denied: access.denied.filter((d) => topics.includes(d.topic)),
+    });
+  }
+  return [];
 }

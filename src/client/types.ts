@@ -10,13 +10,15 @@ export interface Notification {
   body: string | null;
   data: Record<string, unknown> | null;
   priority: Priority;
-  scope: 'user' | 'tenant' | 'topic' | 'app';
+  scope: 'user' | 'tenant' | 'topic' | 'app' | 'segment';
   tenantId: string;
   createdAt: string;
   /** Scope "topic": the topics it was sent to (a socket gets it once, for those it subscribed). */
   topics?: string[];
   /** Sent to these devices of the user only (`devices` on notify); absent: every device. */
   devices?: string[];
+  /** Scope "segment": the segments it was sent to (the user is a member of at least one). */
+  segments?: string[];
   /**
    * Sent `transient: true`: live only, never stored or replayed. Not a resume position
    * and not acked (its id is in no stream).
@@ -121,6 +123,23 @@ export interface TopicDeliveryMeta {
   replayed: boolean;
   /** Live only (`transient: true`): never replayed, not a resume position. */
   transient: boolean;
+  /** Urgent, ahead of commit order (Socket.IO only); its in-order copy is not delivered again. */
+  outOfBand: boolean;
+}
+
+/** A topic's presence (`client.watchPresence`): sockets holding it, and distinct users among them. */
+export interface PresenceUpdate {
+  topic: string;
+  connections: number;
+  users: number;
+}
+
+/** What `client.watchPresence` returns. */
+export interface PresenceWatch {
+  /** The gateway's verdict on the topics (a denied topic is not watched; the next socket sync answers when none is open). */
+  ready: Promise<TopicAck>;
+  /** Stops this handler; a topic nobody watches any more is let go at the gateway. */
+  stop(): void;
 }
 
 export type ClientErrorCode = 'unauthorized' | 'gave_up' | 'server';

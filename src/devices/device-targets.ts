@@ -11,7 +11,7 @@
  *   device. Its room is `device:<tenant>:<length of user id>:<user id>:<device id>`; the
  *   length makes the name unambiguous whatever the user id contains.
  * - `devices` on notify goes with `userId` (one user), never with `userIds`, a tenant
- *   broadcast, topics or `transient`. Live it is emitted to those devices' rooms only; a
+ *   broadcast or topics. Live (transient too) it is emitted to those devices' rooms only; a
  *   replay skips it on every other connection of the user (one without a device id
  *   included). It is still one notification of the user's inbox (REST list, counts).
  */
@@ -53,9 +53,8 @@ export function deviceIssues(body: {
   userIds?: readonly string[] | undefined;
   scope?: string;
   topics?: readonly string[] | undefined;
-  transient?: boolean | undefined;
 }): { path: string[]; message: string }[] {
   if (body.devices === undefined) return [];
-  const fits = body.userId !== undefined && body.userIds === undefined && body.scope !== 'tenant' && body.topics === undefined && body.transient !== true;
-  return fits ? [] : [{ path: ['devices'], message: 'devices go with userId (one user): not with userIds, scope "tenant", topics or transient' }];
+  const fits = body.userId !== undefined && body.userIds === undefined && body.scope !== 'tenant' && body.topics === undefined;
+  return fits ? [] : [{ path: ['devices'], message: 'devices go with userId (one user): not with userIds, scope "tenant" or topics' }];
 }

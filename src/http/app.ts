@@ -10,6 +10,7 @@ import { cors } from './cors.js';
 import { HttpError, errorHandler } from './errors.js';
 import { jsonBody } from './json-guard.js';
 import { BATCH_PATH } from './notify-batch-route.js';
+import { isSegmentBodyPath } from './segment-routes.js';
 import { rejectBadPathEncoding } from './path-encoding.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -53,9 +54,9 @@ export function gatewayRoutes(deps: AppDeps): Router {
   });
   router.use(cors(deps.corsOrigins ?? []));
   router.use(rejectBadPathEncoding);
-  // JSON bodies obey the input rules (json-guard.ts). The batch endpoint parses its own, larger body.
+  // JSON bodies obey the input rules (json-guard.ts). The batch endpoint and segment member lists parse their own, larger bodies.
   const json = jsonBody(MAX_BODY_BYTES);
-  router.use((req, res, next) => (req.path === BATCH_PATH ? next() : json(req, res, next)));
+  router.use((req, res, next) => (req.path === BATCH_PATH || isSegmentBodyPath(req.path) ? next() : json(req, res, next)));
   for (const routes of deps.routers) router.use(routes);
   router.use((req) => {
     throw new HttpError('NOT_FOUND', `no route for ${req.method} ${req.path}`);

@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   INVALID_JSON: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN_TENANT: 403,
+  /** The request names another app than the API key's. */
+  FORBIDDEN_APP: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,

@@ -71,9 +71,10 @@ export function toNotificationInput(deps: NotifyDeps, kind: string, body: Notify
     // The storage key: the tenant within the key's app (apps/app-scope.ts).
     tenantId: body.scope === 'app' ? appWideKey(grant.app) : storageTenant(grant.app, tenantId),
     kind,
-    scope: body.topics !== undefined ? 'topic' : body.scope,
-    userIds: body.scope !== 'user' || body.topics !== undefined ? [] : [...new Set(body.userIds ?? [body.userId!])],
+    scope: body.topics !== undefined ? 'topic' : body.segments !== undefined ? 'segment' : body.scope,
+    userIds: body.scope !== 'user' || body.topics !== undefined || body.segments !== undefined ? [] : [...new Set(body.userIds ?? [body.userId!])],
     ...(body.topics !== undefined && { topics: [...new Set(body.topics)] }),
+    ...(body.segments !== undefined && { segments: [...new Set(body.segments)] }),
     ...(body.devices !== undefined && { devices: [...new Set(body.devices)] }),
     title: body.title,
     priority: body.priority,

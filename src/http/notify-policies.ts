@@ -11,8 +11,8 @@ import { decide, inputsFor, IN_APP_CHANNEL, type PolicySource } from '../policy/
 import type { NotificationInput } from '../outbox/notification-writer.js';
 
 export async function withPolicies(policies: PolicySource | undefined, input: NotificationInput): Promise<NotificationInput> {
-  // Topic messages are in-app only, to whoever subscribed: no channels, no per-user preferences.
-  if (!policies || input.scope === 'topic') return input;
+  // Topic and segment messages are in-app only, to whoever holds or is a member at delivery: no channels, no per-user preferences.
+  if (!policies || input.scope === 'topic' || input.scope === 'segment') return input;
   const snapshot = await policies.load(input.tenantId, input.kind, input.userIds);
   const defaults = snapshot.kindDefaults;
   let delivery = input.delivery;

@@ -4,6 +4,8 @@ import { TENANT_ID } from '../config/config.js';
 import { topicAndTransientIssues } from '../topics/topic-notify-rules.js';
 import { MAX_TOPICS_PER_NOTIFICATION, TOPIC } from '../topics/topic-names.js';
 import { deviceIssues, devicesField } from '../devices/device-targets.js';
+import { MAX_SEGMENTS_PER_NOTIFICATION, SEGMENT_NAME, SEGMENT_NAME_MESSAGE } from '../segments/segment-names.js';
+import { segmentIssues } from '../segments/segment-notify-rules.js';
 
 export const KIND = /^[a-z][a-z0-9_.:-]{0,63}$/;
 export const MAX_RECIPIENTS = 1000;
@@ -64,6 +66,8 @@ export const notifyBodySchema = z
     transient: z.boolean().optional(),
     /** With `userId`: only these devices of the user (devices/device-targets.ts). */
     devices: devicesField.optional(),
+    /** A target instead of users: the members of these segments when it is delivered (segments/). */
+    segments: z.array(z.string().regex(SEGMENT_NAME, SEGMENT_NAME_MESSAGE)).min(1).max(MAX_SEGMENTS_PER_NOTIFICATION).optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -71,8 +75,8 @@ export const notifyBodySchema = z
     if (body.userId !== undefined && body.userIds !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['userIds'], message: 'give userId or userIds, not both' });
     }
-    if (body.scope === 'user' && !addressed && body.topics === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'scope "user" needs userId or userIds (or give topics)' });
+    if (body.scope === 'user' && !addressed && body.topics === undefined && body.segments === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['userId'], message: 'scope "user" needs userId or userIds (or give topics or segments)' });
     }
     if ((body.mentions !== undefined || body.external !== undefined) && body.channels === undefined) {
       ctx.addIssue({ code: 'custom', path: ['channels'], message: 'mentions and external apply to channels: name at least one' });
@@ -87,6 +91,7 @@ export const notifyBodySchema = z
     }
     for (const issue of topicAndTransientIssues(body)) ctx.addIssue({ code: 'custom', ...issue });
     for (const issue of deviceIssues(body)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of segmentIssues(body)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type NotifyBody = z.infer<typeof notifyBodySchema>;

@@ -114,7 +114,7 @@ class InsuranceLimiter extends RateLimiterMemory {
 }
 
 export class WindowLimits {
-  private readonly enabled: { limit: WindowLimit; limiter: RateLimiterAbstract }[];
+  private readonly enabled: { limit: WindowLimit; limiter: RateLimiterAbstract; charges: CoalescedCharges }[];
 
   constructor(limits: readonly WindowLimit[], store: LimitStore) {
     this.enabled = limits
@@ -129,7 +129,7 @@ export class WindowLimits {
               insuranceLimiter: new InsuranceLimiter(options, () => store.onFallback()),
             })
           : new RateLimiterMemory(options);
-        return { limit, limiter };
+        return { limit, limiter, charges: new CoalescedCharges(limiter) };
       });
   }
 
@@ -147,7 +147,7 @@ export class WindowLimits {
     const costs = this.enabled.map(({ limit }) => items.map((item) => Math.min(Math.max(0, item[limit.name] ?? 0), limit.points)));
     const totals = costs.map(sum);
     const subjectOf = (limit: WindowLimit) => limit.subject ?? subject;
-    const results = await Promise.all(this.enabled.map(({ limit, limiter }, i) => charge(limiter, subjectOf(limit), totals[i]!)));
+    const results = await Promise.all(this.enabled.map(({ limit, charges }, i) => charges.charge(subjectOf(limit), totals[i]!)));
 
     let admitted = items.length;
     let stoppedBy = -1;
@@ -175,6 +175,56 @@ export class WindowLimits {
       };
     });
     return { admitted, states, refusedBy: stoppedBy === -1 ? null : states[stoppedBy]! };
+  }
+}
+
+/** What a charge saw: the subject's points consumed in the window through it, and the window's rest. */
+interface Charged {
+  consumedPoints: number;
+  msBeforeNext: number;
+}
+
+interface PendingCharge {
+  points: number;
+  resolve: (charged: Charged) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Charges to one subject within one turn of the event loop go to the store as one
+ * consume: with Redis one round trip per turn, not one per request (the limit every key
+ * shares is charged by every notify request). Each caller sees what it would have seen
+ * had the charges gone one after the other, in call order.
+ */
+class CoalescedCharges {
+  private readonly pending = new Map<string, PendingCharge[]>();
+
+  constructor(private readonly limiter: RateLimiterAbstract) {}
+
+  charge(subject: string, points: number): Promise<Charged> {
+    return new Promise((resolve, reject) => {
+      const queued = this.pending.get(subject);
+      if (queued) return void queued.push({ points, resolve, reject });
+      this.pending.set(subject, [{ points, resolve, reject }]);
+      // After the poll phase: the requests read in this turn are all queued by then.
+      setImmediate(() => void this.flush(subject));
+    });
+  }
+
+  private async flush(subject: string): Promise<void> {
+    const charges = this.pending.get(subject) ?? [];
+    this.pending.delete(subject);
+    const total = sum(charges.map((c) => c.points));
+    try {
+      const { consumedPoints, msBeforeNext } = await charge(this.limiter, subject, total);
+      let through = consumedPoints - total;
+      for (const c of charges) {
+        through += c.points;
+        c.resolve({ consumedPoints: through, msBeforeNext });
+      }
+    } catch (error) {
+      for (const c of charges) c.reject(error);
+    }
   }
 }
 

@@ -35,6 +35,8 @@ export interface NotificationInput {
   userIds: readonly string[];
   /** Scope "topic": distinct topics of the tenant; stored once, no inbox rows. */
   topics?: readonly string[];
+  /** Scope "segment": distinct segments of the tenant; stored once, members found at delivery. */
+  segments?: readonly string[];
   title: string;
   body?: string;
   data?: Record<string, unknown>;

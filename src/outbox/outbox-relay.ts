@@ -29,6 +29,7 @@ import { RECIPIENT_ROWS_PER_READ, type StreamEntry } from '../store/stream-repos
 import type { ConsumerLease } from '../stream/consumer-lease.js';
 import { topicRoom } from '../topics/topic-names.js';
 import { deviceRooms } from '../devices/device-targets.js';
+import { SegmentExpansion } from '../segments/segment-expansion.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
 
 export interface RelayOptions extends ConsumerLoopOptions {
@@ -159,11 +160,21 @@ export class OutboxRelay {
     const personal = entries.filter((e) => e.message?.scope === 'user').map((e) => e.messageId);
     // Muted rows are stored, never pushed: their users are left out of the rooms.
     const byMessage = await this.store.stream.recipientsOf(personal, recipientReads, 'in-app');
+    const segments = new SegmentExpansion(this.store.segments);
     const publications: Publication[] = [];
     const slice = new TimeSlice();
     for (const { message } of entries) {
       if (message === null) continue;
       const notification = toWire(message);
+      if (message.scope === 'segment') {
+        // Expanded now, at delivery: one emit per page of members (segments/segment-expansion.ts).
+        const pages = await segments.membersOf(message.tenant_id, notification.segments ?? []);
+        for (const members of pages.length > 0 ? pages : [[]]) {
+          const rooms = members.map((u) => userRoom(message.tenant_id, u));
+          publications.push({ rooms, notification, tenantKey: message.tenant_id, expiresAt: toNumber(message.expires_at) });
+        }
+        continue;
+      }
       const rooms = roomsOf(message, notification, byMessage.get(message.id) ?? []);
       publications.push({ rooms, notification, tenantKey: message.tenant_id, expiresAt: toNumber(message.expires_at) });
       await slice.pause();

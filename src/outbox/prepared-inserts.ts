@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { BoundedCache } from '../store/bounded-cache.js';
 import type { PositionSql, WriteStatement } from '../store/dialect.js';
-import { encodeData, encodeDelivery, encodeDevices, encodeTopics } from '../store/message-codec.js';
+import { encodeData, encodeDelivery, encodeDevices, encodeSegments, encodeTopics } from '../store/message-codec.js';
 import type { NotificationInput } from './notification-writer.js';
 
 /** Rows per INSERT: far below SQLite's 32,766 bound variables, small packets for MySQL. */
@@ -29,12 +29,14 @@ interface Table {
 
 const MESSAGES: Table = {
   name: 'notify_messages',
-  columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at', 'delivery', 'topics', 'devices'],
+  columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at', 'delivery', 'topics', 'devices', 'segments'],
 };
 const INBOX: Table = { name: 'notify_inbox', columns: ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at', 'muted'] };
 const OUTBOX: Table = { name: 'notify_outbox', columns: ['message_id', 'seq', 'created_at'] };
 /** Scope "topic": one row per topic, no inbox rows (migrations/…_006_topics.ts). */
 const TOPICS: Table = { name: 'notify_topic_messages', columns: ['tenant_id', 'topic', 'seq', 'message_id', 'created_at'] };
+/** Scope "segment": one row per segment, no inbox rows (migrations/…_009_segments.ts). */
+const SEGMENTS: Table = { name: 'notify_segment_messages', columns: ['tenant_id', 'segment', 'seq', 'message_id', 'created_at'] };
 
 export class PreparedWrite {
   /** The reservation, then the INSERTs: what StoreDialect.runWrite runs as one transaction. */
@@ -60,6 +62,7 @@ export class PreparedWrite {
       encodeDelivery(input.delivery),
       encodeTopics(input.topics),
       encodeDevices(input.devices),
+      encodeSegments(input.segments),
     ]);
     const inbox = rows.flatMap(({ id, input }, i) => {
       // Muted is a column of the same multi-row INSERT (0/1: better-sqlite3 binds no booleans).
@@ -68,6 +71,7 @@ export class PreparedWrite {
     });
     const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now]);
     const topics = rows.flatMap(({ id, input }, i) => (input.topics ?? []).map((topic): Knex.Value[] => [input.tenantId, topic, seq(i), id, now]));
+    const segments = rows.flatMap(({ id, input }, i) => (input.segments ?? []).map((name): Knex.Value[] => [input.tenantId, name, seq(i), id, now]));
     this.statements = [
       { sql: positions.reserve, bindings: [rows.length], positionSlots: [] },
       // Messages first, then their inbox and outbox rows: the order every write uses.
@@ -75,6 +79,7 @@ export class PreparedWrite {
       ...this.inserts(INBOX, inbox),
       ...this.inserts(OUTBOX, outbox),
       ...this.inserts(TOPICS, topics),
+      ...this.inserts(SEGMENTS, segments),
     ];
   }
 

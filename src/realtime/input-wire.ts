@@ -4,7 +4,7 @@
  * Through the row codec, so the payload has exactly the shape the relay sends.
  */
 import type { NotificationInput } from '../outbox/notification-writer.js';
-import { encodeDevices, encodeTopics, toWire, type WireNotification } from '../store/message-codec.js';
+import { encodeDevices, encodeSegments, encodeTopics, toWire, type WireNotification } from '../store/message-codec.js';
 
 export function wireOfInput(input: NotificationInput, id: string, createdAt: number): WireNotification {
   return toWire({
@@ -22,5 +22,6 @@ export function wireOfInput(input: NotificationInput, id: string, createdAt: num
     expires_at: input.ttlSeconds ? createdAt + input.ttlSeconds * 1000 : null,
     topics: encodeTopics(input.topics),
     devices: encodeDevices(input.devices),
+    segments: encodeSegments(input.segments),
   });
 }

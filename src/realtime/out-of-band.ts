@@ -10,17 +10,16 @@
  *   is the one that moves a client's resume position. A separate event rather than a flag
  *   on `notification`: a client that knows nothing of it must never take an out-of-band
  *   id for its `lastAckId`, which would skip every earlier position not yet emitted.
- * - To the rooms the relay uses: each recipient's user room, except recipients whose row
- *   is muted, or the tenant room for scope "tenant". The adapter carries the emit to the
- *   other instances like any other.
+ * - To the rooms the relay uses (input-rooms.ts): recipients' user or device rooms (not
+ *   muted ones), the tenant or app room, or the topic rooms of a topic message. The adapter
+ *   carries the emit to the other instances like any other.
  * - Never held back by a replay (replay-hold.ts), and it moves no socket's resume position.
  * - Best effort: an emit lost on the way (Redis down) costs only the head start; the
  *   in-order copy and replay deliver it as before.
  */
 import type { CommittedWrite } from '../outbox/notification-writer.js';
-import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
-import { deviceRooms } from '../devices/device-targets.js';
 import type { WireNotification } from '../store/message-codec.js';
+import { roomsOfInput } from './input-rooms.js';
 import { wireOfInput } from './input-wire.js';
 
 export const OUT_OF_BAND_EVENT = 'notification:out-of-band';
@@ -35,13 +34,7 @@ export function outOfBandEmits({ notifications, createdAt }: CommittedWrite): Ou
   const emits: OutOfBandEmit[] = [];
   for (const { id, input } of notifications) {
     if (input.priority !== 'urgent') continue;
-    const muted = new Set(input.mutedUserIds ?? []);
-    const rooms =
-      input.scope === 'tenant'
-        ? [tenantRoom(input.tenantId)]
-        : input.devices !== undefined
-          ? deviceRooms(input.tenantId, input.userIds.filter((u) => !muted.has(u)), input.devices)
-          : input.userIds.filter((u) => !muted.has(u)).map((u) => userRoom(input.tenantId, u));
+    const rooms = roomsOfInput(input);
     if (rooms.length === 0) continue;
     const notification = wireOfInput(input, id, createdAt);
     emits.push({ rooms, notification });

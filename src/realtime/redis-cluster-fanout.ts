@@ -23,6 +23,7 @@ import { parsePolicyChange, type PolicyChange } from '../policy/policy-change.js
 import { watchClusterSubscriptions } from '../redis/cluster-subscriptions.js';
 import { createRedisClient, type RedisTarget } from '../redis/redis-client.js';
 import { ADVANCE_EVENT, DELIVERIES_EVENT, POLICY_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
+import { coalesced, debounced } from './event-timing.js';
 import { createTenantShardedAdapter } from './tenant-sharded-adapter.js';
 
 interface ControlMessage {
@@ -53,39 +54,33 @@ export function createRedisClusterFanout(target: Extract<RedisTarget, { kind: 'c
   let resyncTimer: NodeJS.Timeout | null = null;
 
   const publish = (message: Omit<ControlMessage, 'from'>) => pub.spublish(controlChannel, JSON.stringify({ from: instance, ...message }));
-  const emitToOthers = coalesced((event: string) => {
-    publish({ event }).catch(() => owePublishedResync());
-  });
-  // The adapter's own publishes (room broadcasts) fail silently into its debug log.
+  // Every publish goes through here, the adapter's too (it drops failures into its debug log).
   const spublish = pub.spublish.bind(pub) as (...args: unknown[]) => Promise<number>;
   (pub as unknown as { spublish: typeof spublish }).spublish = (...args) => {
     const result = spublish(...args);
-    result.catch((err: Error) => {
-      logger.warn({ err: err.message }, 'redis cluster publish failed');
-      owePublishedResync();
-    });
+    result.catch(owePublishedResync);
     return result;
   };
+  const ignore = () => undefined; // a failed publish is handled above
+  const emitToOthers = coalesced((event: string) => void publish({ event }).catch(ignore));
 
   /**
-   * Others may have missed what we published: once publishing has worked (no failure) for
-   * RESYNC_QUIET_MS, ask them to resync. One request per burst of failures.
+   * Others may have missed what we published: once publishing has not failed for
+   * RESYNC_QUIET_MS, ask them to resync. One request (and one log line) per burst of failures.
    */
-  function owePublishedResync() {
+  function owePublishedResync(err: Error) {
     if (resyncTimer) clearTimeout(resyncTimer);
+    else logger.warn({ err: err.message }, 'redis cluster publish failed; the other instances will be asked to resync');
     resyncTimer = setTimeout(() => {
       resyncTimer = null;
-      publish({ event: RESYNC_EVENT }).catch(() => owePublishedResync());
+      void publish({ event: RESYNC_EVENT }).catch(ignore);
     }, RESYNC_QUIET_MS);
   }
 
   const watch = watchClusterSubscriptions(sub, logger, {
     lost: () => listeners?.onLinkLost(),
-    restored: () => {
-      linkRestored();
-      // Our subscriber was down, so likely our publishes too: let the others resync.
-      owePublishedResync();
-    },
+    // What we failed to publish meanwhile is covered by owePublishedResync (every failure is seen).
+    restored: () => linkRestored(),
   });
   // Only while every subscription is in effect can replay + release of held broadcasts be complete.
   const linkRestored = debounced(() => watch.listening && listeners?.onLinkRestored(), RESYNC_DEBOUNCE_MS);
@@ -121,8 +116,8 @@ export function createRedisClusterFanout(target: Extract<RedisTarget, { kind: 'c
     wakeOthers: () => emitToOthers(WAKE_EVENT),
     announceAdvance: () => emitToOthers(ADVANCE_EVENT),
     announceDeliveries: () => emitToOthers(DELIVERIES_EVENT),
-    // Never coalesced: each names what to drop. Lost ones: onLinkLost clears the caches.
-    announcePolicyChange: (change) => void publish({ event: POLICY_EVENT, change }).catch(() => owePublishedResync()),
+    // Never coalesced: each names what to drop. A lost one: the resync request that follows clears the others' caches.
+    announcePolicyChange: (change) => void publish({ event: POLICY_EVENT, change }).catch(ignore),
     async ping() {
       if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error(`redis cluster ${pub.status}/${sub.status}`);
       if (!watch.listening) throw new Error('redis cluster subscriptions recovering');
@@ -138,30 +133,5 @@ export function createRedisClusterFanout(target: Extract<RedisTarget, { kind: 'c
       pub.disconnect();
       sub.disconnect();
     },
-  };
-}
-
-function debounced(fn: () => void, ms: number): (() => void) & { cancel(): void } {
-  let timer: NodeJS.Timeout | null = null;
-  const call = () => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      fn();
-    }, ms);
-  };
-  return Object.assign(call, { cancel: () => timer && clearTimeout(timer) });
-}
-
-/** Many calls in one tick → one publish per event name. */
-function coalesced(send: (event: string) => void): (event: string) => void {
-  const pending = new Set<string>();
-  return (event) => {
-    if (pending.has(event)) return;
-    pending.add(event);
-    setImmediate(() => {
-      pending.delete(event);
-      send(event);
-    });
   };
 }

@@ -15,6 +15,7 @@ import type { Server } from 'socket.io';
 import type { Logger } from '../logger.js';
 import { parsePolicyChange } from '../policy/policy-change.js';
 import { ADVANCE_EVENT, DELIVERIES_EVENT, POLICY_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
+import { coalesced, debounced } from './event-timing.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
   // No offline queue for publishing: a PUBLISH held back during an outage would land
@@ -123,31 +124,6 @@ function onConnectionChange(
     logger.info({ role }, 'redis connection restored; resyncing sockets');
     on.restored().catch((err: Error) => logger.warn({ err: err.message, role }, 'redis resync failed'));
   });
-}
-
-function debounced(fn: () => void, ms: number): (() => void) & { cancel(): void } {
-  let timer: NodeJS.Timeout | null = null;
-  const call = () => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      fn();
-    }, ms);
-  };
-  return Object.assign(call, { cancel: () => timer && clearTimeout(timer) });
-}
-
-/** Many calls in one tick → one PUBLISH per event name. */
-function coalesced(send: (event: string) => void): (event: string) => void {
-  const pending = new Set<string>();
-  return (event) => {
-    if (pending.has(event)) return;
-    pending.add(event);
-    setImmediate(() => {
-      pending.delete(event);
-      send(event);
-    });
-  };
 }
 
 function observePublishFailures(client: Redis, logger: Logger): void {

@@ -130,7 +130,8 @@ export function watchClusterSubscriptions(
   sub.on('-node', () => lose('a node left'));
   sub.on('-subscriber', () => lose('a shard subscriber left'));
   sub.on('close', () => lose('cluster connection closed'));
-  sub.on('subscribersReady', () => void verify());
+  // Emitted while the reset still runs: check right after it.
+  sub.on('subscribersReady', () => setImmediate(() => void verify()));
   sub.on('ready', () => void verify());
   scheduleVerify();
 

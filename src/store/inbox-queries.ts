@@ -25,8 +25,9 @@ export function personal(db: Knex, who: Principal, options: { includeMuted?: boo
 }
 
 /**
- * The listed broadcasts the user shares: the tenant's (`scope: "tenant"`) and the app's
- * announcements (`scope: "app"`, apps/app-scope.ts), each with the user's state row when
+ * The listed broadcasts the user shares: the tenant's (`scope: "tenant"`), the app's
+ * announcements (`scope: "app"`, apps/app-scope.ts) and the messages of the segments the
+ * user is a member of now (`scope: "segment"`), each with the user's state row when
  * there is one (never muted). State rows are the user's, under the user's tenant.
  */
 export function broadcasts(db: Knex, who: Principal): Knex.QueryBuilder {
@@ -38,13 +39,49 @@ export function broadcasts(db: Knex, who: Principal): Knex.QueryBuilder {
   ).whereNotNull('m.seq');
 }
 
-/** Narrows a query over messages `m` to the broadcasts `who` shares (tenant and app-wide). */
+/** Narrows a query over messages `m` to the broadcasts `who` shares: tenant, app-wide, and their segments'. */
 export function sharedWith(query: Knex.QueryBuilder, who: Principal, alias = 'm'): Knex.QueryBuilder {
-  return query.where((q) =>
-    q
-      .where({ [`${alias}.tenant_id`]: who.tenantId, [`${alias}.scope`]: 'tenant' })
-      .orWhere({ [`${alias}.tenant_id`]: appWideKeyOf(who.tenantId), [`${alias}.scope`]: 'app' }),
-  );
+  return query.where((q) => tenantAndAppWide(q, who, alias).orWhere((s) => ofMemberSegments(s, who, alias)));
+}
+
+/** Narrows a query over messages `m` to the tenant's broadcasts and the app's announcements (no segments). */
+export function broadcastsTo(query: Knex.QueryBuilder, who: Principal, alias = 'm'): Knex.QueryBuilder {
+  return query.where((q) => tenantAndAppWide(q, who, alias));
+}
+
+function tenantAndAppWide(q: Knex.QueryBuilder, who: Principal, alias: string): Knex.QueryBuilder {
+  return q
+    .where({ [`${alias}.tenant_id`]: who.tenantId, [`${alias}.scope`]: 'tenant' })
+    .orWhere({ [`${alias}.tenant_id`]: appWideKeyOf(who.tenantId), [`${alias}.scope`]: 'app' });
+}
+
+/**
+ * Segment messages of the tenant sent to a segment `who` is a member of now: membership
+ * is read when the message is read, never copied into the inbox (store/segment-repository.ts).
+ */
+function ofMemberSegments(q: Knex.QueryBuilder, who: Principal, alias: string): Knex.QueryBuilder {
+  return q
+    .where({ [`${alias}.tenant_id`]: who.tenantId, [`${alias}.scope`]: 'segment' })
+    .whereExists(function memberOfOne(this: Knex.QueryBuilder) {
+      segmentsOf(this, who).whereRaw('sm.message_id = ??', [`${alias}.id`]);
+    });
+}
+
+/** The (segment message, membership) pairs of `who`: `sm` joined to their membership rows. */
+function segmentsOf(query: Knex.QueryBuilder, who: Principal): Knex.QueryBuilder {
+  return query
+    .select('sm.message_id')
+    .from('notify_segment_messages as sm')
+    .join('notify_segment_members as sg', function sameSegment() {
+      this.on('sg.tenant_id', '=', 'sm.tenant_id').andOn('sg.segment', '=', 'sm.segment');
+    })
+    .where('sm.tenant_id', who.tenantId)
+    .andWhere('sg.user_id', who.userId);
+}
+
+/** Whether segment message `id` reaches `who` now (they are a member of one of its segments). */
+export async function reachesMember(db: Knex, who: Principal, id: string): Promise<boolean> {
+  return Boolean(await segmentsOf(db.queryBuilder(), who).andWhere('sm.message_id', id).first());
 }
 
 /** Narrows a query over messages `m` to those `who` may name by id: the tenant's, and the app's announcements. */
@@ -53,7 +90,7 @@ export function visibleTo(query: Knex.QueryBuilder, who: Principal): Knex.QueryB
 }
 
 /** Scopes stored once and shared by many users (no inbox row until a state changes). */
-export const isBroadcast = (scope: string): boolean => scope === 'tenant' || scope === 'app';
+export const isBroadcast = (scope: string): boolean => scope === 'tenant' || scope === 'app' || scope === 'segment';
 
 export function notExpired(query: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
   return query.where((q) => q.whereNull('m.expires_at').orWhere('m.expires_at', '>', now));

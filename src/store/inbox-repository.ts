@@ -4,7 +4,8 @@
  *
  * Rules:
  * - A user's notifications are their inbox rows (scope "user") plus their tenant's
- *   broadcasts (scope "tenant"), which have no inbox row until their state changes.
+ *   broadcasts (scope "tenant"), the app's announcements and the messages of the segments
+ *   they are a member of now, which have no inbox row until their state changes.
  * - History is newest first by (created_at, id). Both never change, so a cursor taken
  *   from the last row of a page stays valid while new rows arrive (they sort before
  *   it), whatever the filter. Every row is listed from its commit: its position (`seq`)
@@ -25,7 +26,7 @@
  */
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/user-token.js';
-import { broadcasts, CHUNK, ensureStateRows, isBroadcast, notExpired, personal, unseen, visibleTo, withStatus, type InboxStatus } from './inbox-queries.js';
+import { broadcasts, CHUNK, ensureStateRows, isBroadcast, notExpired, personal, reachesMember, unseen, visibleTo, withStatus, type InboxStatus } from './inbox-queries.js';
 import { MESSAGE_COLUMNS, toNumber, toWire, type MessageRow, type WireNotification } from './message-codec.js';
 
 export type { InboxStatus } from './inbox-queries.js';
@@ -160,6 +161,8 @@ export class InboxRepository {
     if (!message) return 'not_found';
     const broadcast = isBroadcast(message.scope);
     if (broadcast && message.seq === null) return 'not_found'; // not listed yet: see the header
+    // A segment message is the user's only while they are a member of one of its segments.
+    if (message.scope === 'segment' && !(await reachesMember(this.db, who, id))) return 'not_found';
     if (broadcast && on) await ensureStateRows(this.db, who, [{ id, created_at: message.created_at }]);
     const row = this.ownRows(who).where('message_id', id);
     const updated = on ? await row.whereNull(column).update(this.stamp(column, now)) : await row.whereNotNull(column).update({ [column]: null });

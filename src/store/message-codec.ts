@@ -27,6 +27,8 @@ export interface MessageRow {
   topics?: unknown;
   /** Sent to these devices of its one recipient only (JSON text); null: every device. */
   devices?: unknown;
+  /** Scope "segment": the segments it went to (JSON text); null otherwise. Absent in rows built before commit. */
+  segments?: unknown;
 }
 
 export const MESSAGE_COLUMNS = [
@@ -44,6 +46,7 @@ export const MESSAGE_COLUMNS = [
   'expires_at',
   'topics',
   'devices',
+  'segments',
 ] as const;
 
 export function encodeData(data: Record<string, unknown> | undefined): string | null {
@@ -76,6 +79,7 @@ export function toWire(row: MessageRow): WireNotification {
     createdAt: new Date(toNumber(row.created_at) ?? 0).toISOString(),
     ...(row.topics != null && { topics: decodeTopics(row.topics) }),
     ...(row.devices != null && { devices: decodeDevices(row.devices) }),
+    ...(row.segments != null && { segments: decodeNames(row.segments) }),
   };
 }
 
@@ -94,6 +98,10 @@ export function encodeTopics(topics: readonly string[] | undefined): string | nu
 function decodeTopics(raw: unknown): string[] {
   return (typeof raw === 'string' ? JSON.parse(raw) : raw) as string[];
 }
+
+/** Scope "segment": the segment names, stored like topics. */
+export const encodeSegments = encodeTopics;
+const decodeNames = decodeTopics;
 
 /**
  * The external part of a notification (`notify_messages.delivery`): which tenant channels

@@ -11,6 +11,7 @@ import * as policies from '../../migrations/20261201_005_policies.js';
 import * as topics from '../../migrations/20261201_006_topics.js';
 import * as devices from '../../migrations/20261201_007_devices.js';
 import * as apps from '../../migrations/20261201_008_apps.js';
+import * as segments from '../../migrations/20261201_009_segments.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '20261201_006_topics': topics,
   '20261201_007_devices': devices,
   '20261201_008_apps': apps,
+  '20261201_009_segments': segments,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -14,11 +14,14 @@
  * - Every query is scoped by the caller's (tenant, user): another user's ids match nothing.
  * - Topic messages (scope "topic", no inbox rows) join a stream only for the topics the
  *   socket holds (notify_topic_messages); SSE and polling pass none.
+ * - Segment messages (scope "segment", no inbox rows) join the stream of every member of
+ *   one of their segments, membership as it is at the time of the read
+ *   (notify_segment_messages × notify_segment_members); on every transport.
  */
 import type { Knex } from 'knex';
 import type { Principal } from '../auth/user-token.js';
 import { MESSAGE_COLUMNS, toNumber, type MessageRow } from './message-codec.js';
-import { sharedWith, visibleTo } from './inbox-queries.js';
+import { broadcastsTo, sharedWith, visibleTo } from './inbox-queries.js';
 
 /** What a cursor id resolves through: the message's scope, position and age. */
 export type CursorMessage = Pick<MessageRow, 'scope' | 'seq' | 'created_at'>;
@@ -55,13 +58,14 @@ export class ReplayRepository {
       .orderBy('i.seq')
       .limit(limit)
       .select(columns);
-    const broadcast: MessageRow[] = await sharedWith(this.db('notify_messages as m'), who)
+    const broadcast: MessageRow[] = await broadcastsTo(this.db('notify_messages as m'), who)
       .andWhere('m.seq', '>', afterSeq)
       .orderBy('m.seq')
       .limit(limit)
       .select(columns);
     const topical = topics.length === 0 ? [] : await this.topicPage(who, afterSeq, limit, topics);
-    return [...personal, ...broadcast, ...topical].sort((a, b) => (toNumber(a.seq) ?? 0) - (toNumber(b.seq) ?? 0)).slice(0, limit);
+    const segmental = await this.segmentPage(who, afterSeq, limit);
+    return [...personal, ...broadcast, ...topical, ...segmental].sort((a, b) => (toNumber(a.seq) ?? 0) - (toNumber(b.seq) ?? 0)).slice(0, limit);
   }
 
   /** Messages of `topics` after `afterSeq`, in order; positions first (one per message), then the rows. */
@@ -70,6 +74,23 @@ export class ReplayRepository {
       .distinct('message_id', 'seq')
       .where('tenant_id', who.tenantId)
       .whereIn('topic', [...topics])
+      .andWhere('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit);
+    if (positions.length === 0) return [];
+    return this.db('notify_messages as m')
+      .where('m.tenant_id', who.tenantId)
+      .whereIn('m.id', positions.map((p) => p.message_id))
+      .select(MESSAGE_COLUMNS.map((c) => `m.${c}`));
+  }
+
+  /** Messages of the segments `who` is a member of now, after `afterSeq`, in order; positions first, then the rows. */
+  private async segmentPage(who: Principal, afterSeq: number, limit: number): Promise<MessageRow[]> {
+    const memberOf = this.db('notify_segment_members').where({ tenant_id: who.tenantId, user_id: who.userId }).select('segment');
+    const positions: { message_id: string }[] = await this.db('notify_segment_messages')
+      .distinct('message_id', 'seq')
+      .where('tenant_id', who.tenantId)
+      .whereIn('segment', memberOf)
       .andWhere('seq', '>', afterSeq)
       .orderBy('seq')
       .limit(limit);

@@ -34,6 +34,7 @@ export async function sweepRetention(db: Knex, options: RetentionOptions, now = 
     await db.transaction(async (trx) => {
       await trx('notify_inbox').whereIn('message_id', ids).delete();
       await trx('notify_topic_messages').whereIn('message_id', ids).delete();
+      await trx('notify_segment_messages').whereIn('message_id', ids).delete();
       await trx('notify_messages').whereIn('id', ids).delete();
     });
     deleted += ids.length;

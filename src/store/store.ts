@@ -14,6 +14,7 @@ import { ReplayRepository } from './replay-repository.js';
 import { StreamRepository } from './stream-repository.js';
 import { UnackedRepository } from './unacked-repository.js';
 import { DeviceRepository } from './device-repository.js';
+import { SegmentRepository } from './segment-repository.js';
 import { mysqlDialect } from './mysql-dialect.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
@@ -52,6 +53,8 @@ export interface Store {
   readonly preferences: PreferenceRepository;
   readonly pushSubscriptions: PushSubscriptionRepository;
   readonly audit: AuditRepository;
+  /** Segments: named member lists of a tenant, expanded at delivery. */
+  readonly segments: SegmentRepository;
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +87,7 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
     preferences: new PreferenceRepository(db),
     pushSubscriptions: new PushSubscriptionRepository(db),
     audit: new AuditRepository(db),
+    segments: new SegmentRepository(db),
     async ping() {
       await db.raw('select 1');
     },

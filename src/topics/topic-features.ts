@@ -4,7 +4,7 @@
  * and the HTTP app (presence routes). Presence lives in Redis when the gateway has one.
  */
 import { randomUUID } from 'node:crypto';
-import type { Router } from 'express';
+import { Router } from 'express';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { Namespace } from 'socket.io';
 import type { AppNamespaces } from '../realtime/app-namespaces.js';
@@ -17,12 +17,13 @@ import { createLocalPresence } from '../presence/local-presence.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import { PresenceWatchers } from '../presence/presence-watchers.js';
 import { createRedisPresence } from '../presence/redis-presence.js';
-import type { GatewayServer } from '../realtime/socket-gateway.js';
 import { SubscribeCheck } from './subscribe-check.js';
 import { TopicAuthorizer } from './topic-authorizer.js';
 import { createTopicMetrics } from './topic-metrics.js';
 import { TopicSessions } from './topic-session.js';
 import { createTransientEmitter, type TransientEmitter } from './transient-emitter.js';
+import { compatNotifyRoute } from './compat-notify-route.js';
+import type { NotifyDeps } from '../http/notify-input.js';
 
 export interface TopicFeatures {
   readonly sessions: TopicSessions;
@@ -35,7 +36,6 @@ export interface TopicFeatures {
 
 export interface TopicFeatureDeps {
   config: Config;
-  io: GatewayServer;
   /** Every app's namespace: presence and transient emits go to the tenant's app. */
   namespaces: AppNamespaces;
   /** The gateway's Redis connection for shared state, or null (one process). */
@@ -43,10 +43,12 @@ export interface TopicFeatureDeps {
   metrics: Metrics;
   logger: Logger;
   checkApiKey: (presented: string | undefined) => ApiKeyGrant | null;
+  /** The notify path (`POST /notify` goes through it); built after these features, which it needs for transient emits. */
+  notify: () => NotifyDeps;
 }
 
 export async function createTopicFeatures(deps: TopicFeatureDeps): Promise<TopicFeatures> {
-  const { config, io, logger } = deps;
+  const { config, logger } = deps;
   const presence = deps.redis
     ? await createRedisPresence({
         redis: deps.redis,
@@ -80,14 +82,14 @@ export async function createTopicFeatures(deps: TopicFeatureDeps): Promise<Topic
     logger,
   });
   const emitTransient = createTransientEmitter({
-    emit: (rooms, notification) => io.to(rooms).emit('notification', notification),
+    emit: (tenantKey, rooms, notification) => deps.namespaces.ofTenant(tenantKey)?.to(rooms).emit('notification', notification),
     counted: metrics.transient,
   });
   return {
     sessions,
     emitTransient,
     presence,
-    router: presenceRoutes({ checkApiKey: deps.checkApiKey, metrics: deps.metrics, presence }),
+    router: Router().use(presenceRoutes({ checkApiKey: deps.checkApiKey, metrics: deps.metrics, presence }), compatNotifyRoute(deps.notify)),
     start: () => watchers.start(),
     async close() {
       watchers.stop();

@@ -15,6 +15,9 @@
  *   replay (socket-gateway.ts), so the replay after `lastAckId` includes those topics'
  *   messages, and `notify:synced` carries `topics: { granted, denied }`.
  * - On disconnect every topic and watch is let go.
+ * - Compatibility (compat-events.ts): `subscribeCount` / `unsubscribeCount` are
+ *   `presence:subscribe` / `presence:unsubscribe` under the common protocol's names, and
+ *   every topic event also takes a bare topic or array of topics (compat-payload.ts).
  */
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
@@ -25,8 +28,10 @@ import type { PresenceWatchers } from '../presence/presence-watchers.js';
 import type { TopicAuthorizer, TopicAccess } from './topic-authorizer.js';
 import type { TopicMetrics } from './topic-metrics.js';
 import { TOPIC, topicRoom } from './topic-names.js';
+import { speakCompat, wantsCompat } from './compat-events.js';
+import { topicsPayload } from './compat-payload.js';
 
-export const TOPIC_EVENTS = ['subscribe', 'unsubscribe', 'presence:subscribe', 'presence:unsubscribe'] as const;
+export const TOPIC_EVENTS = ['subscribe', 'unsubscribe', 'presence:subscribe', 'presence:unsubscribe', 'subscribeCount', 'unsubscribeCount'] as const;
 export const TOO_MANY_TOPICS = 'too_many_topics';
 
 /** What a socket carries for its topics (part of the gateway's SocketData). */
@@ -40,6 +45,8 @@ export interface TopicSocketData {
   watching: Set<string>;
   /** The verdict on `auth.topics`, for `notify:synced`; null when the handshake named none. */
   handshakeTopics: TopicAccess | null;
+  /** Also sent `dataUpdate` copies (compat-events.ts). */
+  compat: boolean;
 }
 
 export interface TopicSessionDeps {
@@ -55,15 +62,15 @@ export type UnsubscribeAck = { unsubscribed: string[] };
 export type TopicAck = TopicAccess | UnsubscribeAck | { error: { code: 'VALIDATION_FAILED'; message: string } };
 
 // The structural minimum of a socket used here: any gateway socket type fits.
-type TopicSocket = Pick<Socket, 'join' | 'leave' | 'on' | 'emit' | 'disconnected' | 'handshake'> & { data: TopicSocketData };
+type TopicSocket = Pick<Socket, 'join' | 'leave' | 'on' | 'emit' | 'onAnyOutgoing' | 'disconnected' | 'handshake'> & { data: TopicSocketData };
 type Next = (error?: Error) => void;
 
 export class TopicSessions {
-  private readonly payload: z.ZodType<{ topics: string[] }>;
+  private readonly payload: z.ZodType<string[], unknown>;
 
   constructor(private readonly deps: TopicSessionDeps) {
     // Bounded so one event cannot ask for more work than a socket may ever hold.
-    this.payload = z.object({ topics: z.array(z.string().max(256)).min(1).max(Math.max(100, deps.maxTopicsPerSocket)) }).strict();
+    this.payload = topicsPayload(Math.max(100, deps.maxTopicsPerSocket));
   }
 
   /** Handshake middleware: authorises `auth.topics` (after the token is verified). */
@@ -73,6 +80,7 @@ export class TopicSessions {
     data.watching = new Set();
     data.topicPatterns ??= [];
     data.handshakeTopics = null;
+    data.compat = false;
     const asked = (socket.handshake.auth as { topics?: unknown } | undefined)?.topics;
     if (asked === undefined) return next();
     const parsed = z.array(z.string().max(256)).safeParse(asked);
@@ -108,6 +116,13 @@ export class TopicSessions {
     socket.on('unsubscribe', (payload: unknown, ack: unknown) => this.unsubscribe(socket, payload, ack));
     socket.on('presence:subscribe', (payload: unknown, ack: unknown) => void this.watch(socket, payload, ack));
     socket.on('presence:unsubscribe', (payload: unknown, ack: unknown) => this.unwatch(socket, payload, ack));
+    // The common protocol's names; a socket using them is answered in that protocol too.
+    socket.on('subscribeCount', (payload: unknown, ack: unknown) => {
+      speakCompat(socket);
+      void this.watch(socket, payload, ack, 'subscribeCount');
+    });
+    socket.on('unsubscribeCount', (payload: unknown, ack: unknown) => this.unwatch(socket, payload, ack, 'unsubscribeCount'));
+    if (wantsCompat(socket.handshake)) speakCompat(socket);
     socket.on('disconnect', () => {
       for (const topic of socket.data.topics) presence.left(principal.tenantId, topic, principal.userId);
       for (const topic of socket.data.watching) this.deps.watchers.unwatch(socket as unknown as Socket, principal.tenantId, topic);
@@ -143,18 +158,18 @@ export class TopicSessions {
     reply(ack, { unsubscribed });
   }
 
-  private async watch(socket: TopicSocket, payload: unknown, ack: unknown): Promise<void> {
-    const topics = this.parse(socket, 'presence:subscribe', payload, ack);
+  private async watch(socket: TopicSocket, payload: unknown, ack: unknown, event = 'presence:subscribe'): Promise<void> {
+    const topics = this.parse(socket, event, payload, ack);
     if (!topics) return;
     const access = await this.authorizeFor(socket, topics, socket.data.watching, (topic) =>
       this.deps.watchers.watch(socket as unknown as Socket, socket.data.principal.tenantId, topic),
     );
-    this.deps.metrics.subscribed('presence:subscribe', access.granted.length, access.denied);
+    this.deps.metrics.subscribed(event, access.granted.length, access.denied);
     reply(ack, access);
   }
 
-  private unwatch(socket: TopicSocket, payload: unknown, ack: unknown): void {
-    const topics = this.parse(socket, 'presence:unsubscribe', payload, ack);
+  private unwatch(socket: TopicSocket, payload: unknown, ack: unknown, event = 'presence:unsubscribe'): void {
+    const topics = this.parse(socket, event, payload, ack);
     if (!topics) return;
     const unsubscribed: string[] = [];
     for (const topic of new Set(topics)) {
@@ -218,8 +233,8 @@ export class TopicSessions {
 
   private parse(socket: TopicSocket, event: string, payload: unknown, ack: unknown): string[] | null {
     const parsed = this.payload.safeParse(payload);
-    if (parsed.success) return parsed.data.topics;
-    const message = `${event} expects { topics: string[1..${Math.max(100, this.deps.maxTopicsPerSocket)}] }`;
+    if (parsed.success) return parsed.data;
+    const message = `${event} expects { topics: string[1..${Math.max(100, this.deps.maxTopicsPerSocket)}] } (or a topic, or an array of topics)`;
     if (typeof ack === 'function') reply(ack, { error: { code: 'VALIDATION_FAILED', message } });
     else socket.emit('notify:error', { code: 'VALIDATION_FAILED', message });
     return null;

@@ -3,8 +3,9 @@
  *
  * Rules:
  * - Emitted at once, from the instance that took the POST, through the adapter (every
- *   instance's sockets in the target rooms get it), to the rooms a stored one would reach:
- *   user rooms (minus users who muted the kind in-app), the tenant room, or topic rooms.
+ *   instance's sockets in the target rooms get it), to the rooms a stored one would reach
+ *   (realtime/input-rooms.ts): user rooms (minus users who muted the kind in-app), or only
+ *   the named devices' rooms, the tenant room, or topic rooms.
  * - Never stored: no message, inbox, outbox or topic row; not listed, not replayed, not
  *   delivered through channels. A socket that is offline at that moment never gets it.
  * - It carries `transient: true` and a fresh id that is in no stream: clients must
@@ -15,10 +16,9 @@
 import { HttpError } from '../http/errors.js';
 import type { NotificationInput } from '../outbox/notification-writer.js';
 import { newMessageId } from '../outbox/message-id.js';
-import { tenantRoom, userRoom } from '../outbox/outbox-relay.js';
 import type { WireNotification } from '../store/message-codec.js';
+import { roomsOfInput } from '../realtime/input-rooms.js';
 import { wireOfInput } from '../realtime/input-wire.js';
-import { topicRoom } from './topic-names.js';
 
 export interface TransientAnswer {
   transient: true;
@@ -27,16 +27,16 @@ export interface TransientAnswer {
 
 export type TransientEmitter = (input: NotificationInput) => TransientAnswer;
 
-/** What a gateway hands the emitter: an emit through its adapter, and a count per target. */
+/** What a gateway hands the emitter: an emit through its adapter (in the namespace of the tenant key's app), and a count per target. */
 export interface TransientSink {
-  emit(rooms: string[], notification: WireNotification): void;
+  emit(tenantKey: string, rooms: string[], notification: WireNotification): void;
   counted(target: NotificationInput['scope']): void;
 }
 
 export function createTransientEmitter(sink: TransientSink): TransientEmitter {
   return (input) => {
-    const rooms = roomsOf(input);
-    if (rooms.length > 0) sink.emit(rooms, transientNotification(input));
+    const rooms = roomsOfInput(input);
+    if (rooms.length > 0) sink.emit(input.tenantId, rooms, transientNotification(input));
     sink.counted(input.scope);
     return { transient: true, recipients: input.userIds.length };
   };
@@ -46,13 +46,6 @@ export function createTransientEmitter(sink: TransientSink): TransientEmitter {
 export function sendTransient(emit: TransientEmitter | undefined, input: NotificationInput): { status: 202; body: TransientAnswer } {
   if (!emit) throw new HttpError('VALIDATION_FAILED', 'transient notifications are not available here');
   return { status: 202, body: emit(input) };
-}
-
-function roomsOf(input: NotificationInput): string[] {
-  if (input.scope === 'tenant') return [tenantRoom(input.tenantId)];
-  if (input.scope === 'topic') return (input.topics ?? []).map((topic) => topicRoom(input.tenantId, topic));
-  const muted = new Set(input.mutedUserIds ?? []);
-  return input.userIds.filter((u) => !muted.has(u)).map((u) => userRoom(input.tenantId, u));
 }
 
 function transientNotification(input: NotificationInput): WireNotification {

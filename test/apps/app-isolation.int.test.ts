@@ -9,6 +9,9 @@ import { API_KEY, signToken, uniqueUser } from '../support/harness.js';
 import { useGateway } from '../support/gateway-suite.js';
 import { flushWith, TestClient } from '../support/test-client.js';
 import { until } from '../support/until.js';
+import { createNotificationClient } from '../../src/client/index.js';
+import { tokenSubject } from '../../src/client/support.js';
+import type { Notification } from '../../src/client/types.js';
 
 const CRM_KEY = 'test-key-app-crm-any-tenant';
 const ERP_KEY = 'test-key-app-erp-bound-acme';
@@ -187,6 +190,29 @@ describe('apps', () => {
       const refused = await api('POST', '/api/notify/system:x', { 'x-api-key': CRM_KEY }, { scope: 'app', title: 't', ...extra });
       expect([refused.status, refused.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
     }
+  });
+
+  it('the SDK connects to the app its token names, over every transport, and keeps its position per app', async () => {
+    const user = uniqueUser('app');
+    for (const transport of ['websocket', 'long-polling', 'sse', 'rest-polling'] as const) {
+      const received: Notification[] = [];
+      let synced = false;
+      const client = createNotificationClient({ url: suite.gw.url, token: tokenFor('crm', user), storage: null, transports: [transport] });
+      client.on('notification', (n) => received.push(n));
+      client.on('synced', () => (synced = true));
+      try {
+        await until(() => synced, `the SDK synced over ${transport}`);
+        const [crm, other] = [await notify('crm', { userId: user, title: `crm ${transport}` }), await notify('default', { userId: user, title: 'default' })];
+        await until(() => received.some((n) => n.id === crm), `the crm notification over ${transport}`);
+        const marker = await notify('crm', { userId: user, title: 'marker' });
+        await until(() => received.some((n) => n.id === marker), `the marker over ${transport}`);
+        expect([transport, received.some((n) => n.id === other)]).toEqual([transport, false]);
+      } finally {
+        client.close();
+      }
+    }
+    // Positions are kept per app: the same tenant and user in two apps are two users.
+    expect(tokenSubject(tokenFor('crm', user))).not.toEqual(tokenSubject(tokenFor('default', user)));
   });
 
   it('an app tenant id of full length is stored (columns hold app and tenant)', async () => {

@@ -20,6 +20,9 @@ import {
   type RunningGateway,
   type TestBed,
 } from '../support/harness.js';
+import { parseConfig } from '../../src/config/config.js';
+import { dependenciesOf } from '../../src/startup/dependencies.js';
+import { freePort } from '../support/ports.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { TestClient } from '../support/test-client.js';
 import { until } from '../support/until.js';
@@ -75,9 +78,10 @@ afterAll(async () => {
 });
 
 describe('two instances on a Redis Cluster', () => {
-  it('runs on the cluster: both instances use the cluster fan-out', () => {
-    expect([leader, follower].map((g) => g.gateway.config.REDIS_CLUSTER_NODES?.length)).toEqual([6, 6]);
-    expect([leader, follower].map((g) => g.gateway.config.REDIS_URL)).toEqual([undefined, undefined]);
+  it('start-up waits for REDIS_CLUSTER_NODES: the probe answers for the live cluster, not for a closed port', async () => {
+    const probeOf = (nodes: string) => dependenciesOf(parseConfig({ REDIS_CLUSTER_NODES: nodes })).find((d) => d.variable === 'REDIS_CLUSTER_NODES')!;
+    await expect(probeOf(cluster.seeds).probe()).resolves.toBeUndefined();
+    await expect(probeOf(`127.0.0.1:${await freePort()}`).probe()).rejects.toBeTruthy();
   });
 
   it('a user room, a tenant broadcast and a topic POSTed to one instance reach sockets on the other', async () => {
@@ -96,6 +100,23 @@ describe('two instances on a Redis Cluster', () => {
     // The leader asks every instance which sockets are in the user's room (fetchSockets).
     const devices = await fetch(`${leader.url}/api/users/${user}/devices?tenantId=${tenant}`, { headers: { 'x-api-key': API_KEY } });
     expect((await devices.json()).devices).toEqual([expect.objectContaining({ deviceId: 'phone-1', connected: true })]);
+  });
+
+  it('a socket gets its user, tenant and topic notifications in commit order, though they are different rooms', async () => {
+    const tenant = newTenant('order');
+    const user = uniqueUser();
+    const onFollower = await connect(follower, tokenFor(user, tenant, ['feed:1']), ['feed:1']);
+    const targets = [{ userId: user }, { scope: 'tenant' }, { topics: ['feed:1'] }];
+    const notifications = Array.from({ length: 90 }, (_, i) => ({ kind: 'test:event', tenantId: tenant, title: `n${i}`, ...targets[i % 3] }));
+    const res = await fetch(`${leader.url}/api/notify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+      body: JSON.stringify({ notifications }),
+    });
+    const ids = ((await res.json()) as { results: { id: string }[] }).results.map((r) => r.id);
+    expect(ids).toHaveLength(90);
+    await onFollower.waitForIds(ids);
+    expect(onFollower.ids).toEqual(ids);
   });
 
   it('a POST on the follower wakes the leader’s relay at once (not after its fallback poll)', async () => {

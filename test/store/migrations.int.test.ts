@@ -30,6 +30,7 @@ describe('migrations', () => {
       '20261201_006_topics',
       '20261201_007_devices',
       '20261201_008_apps',
+      '20261201_009_segments',
     ]);
   });
 

@@ -32,7 +32,7 @@ export class TestClient {
   /** Connects and resolves after `notify:synced` (replay done). */
   static async connect(
     baseUrl: string,
-    auth: { token: string; lastAckId?: string; topics?: string[]; deviceId?: string },
+    auth: { token: string; lastAckId?: string; topics?: string[]; deviceId?: string; compat?: boolean },
     transports: ('websocket' | 'polling')[] = ['websocket'],
     options: ClientOptions = {},
   ): Promise<TestClient> {

@@ -15,7 +15,8 @@
  * ahead of the relay) goes to `onOutOfBand`, never to the resume position.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TopicAck, TransportName } from '../types.js';
+import type { ArchivedInfo, Notification, PresenceUpdate, ReadInfo, SeenInfo, TopicAck, TransportName } from '../types.js';
+import { tokenApp } from '../support.js';
 import type { CloseReason, Transport, TransportContext } from './transport.js';
 
 // The gateway accepts at most 500 ids per notify:ack, but also closes the connection on a
@@ -27,7 +28,9 @@ const RENEW_TIMEOUT_MS = 10_000;
 export function socketTransport(engines: ('websocket' | 'polling')[]) {
   return (ctx: TransportContext): Transport => {
     let done = false;
-    const socket: Socket = io(ctx.url, {
+    // The token's app is a namespace of its own (README "Apps"); the default app is `/`.
+    const app = tokenApp(ctx.token);
+    const socket: Socket = io(app ? `${ctx.url}/${app}` : ctx.url, {
       path: ctx.path,
       transports: engines,
       tryAllTransports: engines.length > 1,
@@ -74,6 +77,7 @@ export function socketTransport(engines: ('websocket' | 'polling')[]) {
     socket.on('notification:read', (info: ReadInfo) => ctx.onRead(info));
     socket.on('notification:seen', (info: SeenInfo) => ctx.onSeen(info));
     socket.on('notification:archived', (info: ArchivedInfo) => ctx.onArchived(info));
+    socket.on('presence', (update: PresenceUpdate) => ctx.onPresence?.(update));
     return {
       close() {
         done = true;

@@ -1,6 +1,6 @@
 /** What the connection manager asks of each step of the fallback chain. */
 import type { RestApi } from '../rest-api.js';
-import type { ArchivedInfo, Notification, ReadInfo, SeenInfo, TopicAck, TransportName } from '../types.js';
+import type { ArchivedInfo, Notification, PresenceUpdate, ReadInfo, SeenInfo, TopicAck, TransportName } from '../types.js';
 
 /**
  * - `unauthorized`: the gateway refused the token, or closed the connection when it
@@ -44,6 +44,8 @@ export interface TransportContext {
   /** Echoes of the user's other sessions opening the bell / archiving (socket and SSE only). */
   onSeen(info: SeenInfo): void;
   onArchived(info: ArchivedInfo): void;
+  /** A watched topic's counts (socket only: `presence:subscribe`). */
+  onPresence?(update: PresenceUpdate): void;
   /** Called at most once; the transport is already closed. `retryAfterMs` comes with `rate_limited`. */
   onClose(reason: CloseReason, retryAfterMs?: number): void;
 }
