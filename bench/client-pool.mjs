@@ -4,6 +4,11 @@
  * workers recorded. User i is `u<i>` in tenant `bench`, one connected session each, so
  * every notification posted to a user must be received exactly once. The broadcast
  * phase opens a second pool in its own tenant (other users, other prefix).
+ *
+ * Topics (only when asked; without them tokens and handshakes are as before): `topics`
+ * are held by every socket from its handshake (`auth.topics`, and the token's `topics`
+ * claim allows them); `topicClaim` puts other patterns in the claim (default: `topics`),
+ * e.g. for sockets that subscribe later (`churn`) or watch presence (`watch`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -14,8 +19,8 @@ import { JWT_SECRET } from './gateways.mjs';
 
 export const TENANT = 'bench';
 export const userId = (i) => `u${i}`;
-export const tokenFor = (user, tenant = TENANT) =>
-  jwt.sign({ sub: user, tid: tenant }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' });
+export const tokenFor = (user, tenant = TENANT, topicClaim = null) =>
+  jwt.sign({ sub: user, tid: tenant, ...(topicClaim && { topics: topicClaim }) }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' });
 
 const workerUrl = new URL('./client-worker.mjs', import.meta.url);
 
@@ -26,6 +31,7 @@ const workerUrl = new URL('./client-worker.mjs', import.meta.url);
  */
 export async function startClientPool({
   urls, clients, workers, parallel = 50, tenant = TENANT, user = userId, connectWithinMs = Infinity, outOfBand = false,
+  topics = null, topicClaim = topics,
 }) {
   const threads = Array.from({ length: Math.max(1, Math.min(workers, clients)) }, () => rpcWorker(new Worker(workerUrl)));
   const close = onCleanup(async () => {
@@ -34,7 +40,7 @@ export async function startClientPool({
   });
   const shares = threads.map(() => []);
   for (let i = 0; i < clients; i += 1) {
-    shares[i % threads.length].push({ url: urls[i % urls.length], token: tokenFor(user(i), tenant) });
+    shares[i % threads.length].push({ url: urls[i % urls.length], token: tokenFor(user(i), tenant, topicClaim), ...(topics && { topics }) });
   }
   const deadline = now() + connectWithinMs;
   const results = await Promise.all(threads.map((t, i) => t.call('connect', { clients: shares[i], parallel, deadline, outOfBand })));
@@ -64,6 +70,40 @@ export async function startClientPool({
     async collect() {
       const parts = await all('collect');
       return { sentAt: parts.flatMap((p) => p.sentAt), recvAt: parts.flatMap((p) => p.recvAt), ...sumCounts(parts) };
+    },
+    /**
+     * `rate` subscribe/unsubscribe operations per second on `topic` for `durationMs`, over
+     * all sockets (each thread its share of the rate, by its share of the sockets).
+     */
+    async churn({ topic, rate, durationMs }) {
+      const parts = await Promise.all(threads.map((t, i) =>
+        t.call('churn', { topic, rate: (rate * results[i].connected) / Math.max(1, connected), durationMs })));
+      const sum = (key) => parts.reduce((s, p) => s + p[key], 0);
+      return {
+        ops: sum('ops'), joins: sum('joins'), leaves: sum('leaves'), denied: sum('denied'), errors: sum('errors'),
+        firstError: parts.find((p) => p.firstError)?.firstError ?? null,
+        ackMs: parts.flatMap((p) => p.ackMs),
+        elapsedMs: Math.max(...parts.map((p) => p.elapsedMs)),
+      };
+    },
+    /** Sockets holding `topic` now, as the clients know it (handshake grants and acked subscribes). */
+    async held(topic) {
+      return (await all('held', { topic })).reduce((s, p) => s + p.count, 0);
+    },
+    /** `presence:subscribe` to `topic` on the first `count` sockets (spread over the threads as the sockets are). */
+    async watch(topic, count) {
+      const parts = await Promise.all(threads.map((t, i) =>
+        t.call('watch', { topic, count: Math.floor(count / threads.length) + (i < count % threads.length ? 1 : 0) })));
+      return { granted: parts.reduce((s, p) => s + p.granted, 0), denied: parts.reduce((s, p) => s + p.denied, 0),
+        firstError: parts.find((p) => p.firstError)?.firstError ?? null };
+    },
+    async unwatch(topic) {
+      return (await all('unwatch', { topic })).reduce((s, p) => s + p.unwatched, 0);
+    },
+    /** `presence` events received, watcher ids made unique over the threads (`<thread>:<socket>`). */
+    async presence({ clear = false } = {}) {
+      const parts = await all('presence', { clear });
+      return parts.flatMap((p, t) => p.events.map((e) => ({ ...e, watcher: `${t}:${e.socket}` })));
     },
     close,
   };

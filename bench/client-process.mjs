@@ -24,10 +24,12 @@ export async function forkClientPool({ urls, clients, workers, offset = 0, tenan
   const { onCleanup } = await import('./cleanup.mjs');
   const child = fork(SELF, ['--child'], { env: { ...process.env, BENCH_CLIENT_JWT_SECRET: JWT_SECRET }, stdio: 'inherit' });
   const call = rpc(child);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   const close = onCleanup(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     await call('close').catch(() => {});
-    child.kill('SIGTERM');
+    child.disconnect(); // the child cleans up and exits on it
+    await exited;
   });
   const result = await call('connect', { urls, clients, workers, offset, tenant, parallel });
   return {

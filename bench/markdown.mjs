@@ -22,7 +22,8 @@ export function writeMarkdown(file, { args, machine, startedAt, results, summary
   const lines = [
     `\`${command}\` (${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; ${machine.cpus} cores, ${gb} GB, Node ${machine.node.replace(/^v/, '')}; load average at start ${load}):`,
     '',
-    summary ? withLabels(summary) : 'No setup ran.',
+    // One table, or more separated by a blank line (the topic phases' table): each relabelled.
+    summary ? summary.split('\n\n').map(withLabels).join('\n\n') : 'No setup ran.',
   ];
   const skipped = results.filter((r) => r.skipped).map((r) => `${r.label} (${r.skipped})`);
   const failed = results.filter((r) => r.error).map((r) => `${r.label}: ${r.error.split('\n')[0]}`);

@@ -20,6 +20,8 @@ const FULL = {
   webhookDrainMs: 120_000,
   urgentBacklog: 50_000, urgentBacklogClients: 100, urgentEveryMs: 100,
   costCount: 20_000, costConcurrency: 64,
+  topicClients: 10_000, topicRounds: 5,
+  presenceClients: 2000, presenceWatchers: 10, presenceRate: 1000, presenceDuration: 10, presenceRounds: 2,
 };
 const SMOKE = {
   clients: 20, count: 30, rate: 50, postMode: 'auto', duration: 1, concurrency: 4,
@@ -30,6 +32,8 @@ const SMOKE = {
   webhookDrainMs: 10_000,
   urgentBacklog: 1_000, urgentBacklogClients: 10, urgentEveryMs: 20,
   costCount: 100, costConcurrency: 4,
+  topicClients: 50, topicRounds: 2,
+  presenceClients: 50, presenceWatchers: 2, presenceRate: 50, presenceDuration: 2, presenceRounds: 1,
 };
 /** The issue's latency target: p99 POST→receipt at 2,000 notifications/s with 5,000 clients (10 s of load). */
 const SCALE = { clients: 5000, rate: 2000, count: 20_000 };
@@ -46,9 +50,12 @@ const NUMERIC = {
   'webhook-count': 'webhookCount', 'webhook-naive-count': 'webhookNaiveCount',
   'urgent-backlog': 'urgentBacklog', 'urgent-backlog-clients': 'urgentBacklogClients', 'urgent-every': 'urgentEveryMs',
   'cost-count': 'costCount', 'cost-concurrency': 'costConcurrency',
+  'topic-clients': 'topicClients', 'topic-rounds': 'topicRounds',
+  'presence-clients': 'presenceClients', 'presence-watchers': 'presenceWatchers', 'presence-rate': 'presenceRate',
+  'presence-duration': 'presenceDuration', 'presence-rounds': 'presenceRounds',
 };
 /** May be 0: skips what they count. */
-const ZERO_ALLOWED = ['broadcastClients', 'webhookCount', 'webhookNaiveCount', 'costCount'];
+const ZERO_ALLOWED = ['broadcastClients', 'webhookCount', 'webhookNaiveCount', 'costCount', 'topicClients', 'presenceClients', 'presenceWatchers'];
 const POST_MODES = ['auto', 'single', 'batch'];
 const MAX_BATCH_ITEMS = 500; // src/http/notify-batch-route.ts
 
@@ -80,6 +87,16 @@ export const USAGE = `npm run bench -- [options]
                            Redis, on the batched and the naive gateways; 0 skips it (${FULL.costCount.toLocaleString('en-US')})
   --cost-concurrency C     lanes of the cost phase (${FULL.costConcurrency})
   --cost-only              only the cost phase (and its naive run), after the clients connect
+  --topics                 also the topic phases (topic-broadcast.mjs, presence-churn.mjs), after the others:
+                           --topic-clients (${FULL.topicClients.toLocaleString('en-US')}) sockets holding one topic, --topic-rounds (${FULL.topicRounds}) rounds of a
+                           durable topic POST, a transient one and a tenant broadcast to the same sockets
+                           (the reference) → time to receipt on every socket; then
+                           --presence-clients (${FULL.presenceClients.toLocaleString('en-US')}) sockets subscribing/unsubscribing one topic at
+                           --presence-rate (${FULL.presenceRate.toLocaleString('en-US')}) operations/s in total for --presence-duration (${FULL.presenceDuration}) s, watched by
+                           --presence-watchers (${FULL.presenceWatchers}) sockets in every other round, --presence-rounds (${FULL.presenceRounds}) rounds
+                           of each → ops/s, gateway CPU per op, updates per watcher per second, exact counts;
+                           --topic-clients 0 / --presence-clients 0 skip either
+  --topics-only            only the topic phases (no other clients, no naive pass)
   --missed M               replay: notifications missed before reconnecting (${FULL.missed})
   --workers W              client worker threads (more are added for broadcast sockets)
   --scale                  the latency target: --clients ${SCALE.clients} --rate ${SCALE.rate} --count ${SCALE.count}
@@ -90,6 +107,7 @@ A default run (3 setups, naive pass included) takes about 7-8 minutes on a 2-cor
 The latency target (p99 at 2,000/s with 5,000 clients): npm run bench -- --scale --setups mysql4
 The webhook target (≥ 2,000/s, 2 instances on MariaDB): npm run bench -- --setups mysql2 --no-naive --broadcast-clients 0
 The single-POST cost (CPU µs per notification, batched and naive): npm run bench -- --setups mysql1 --cost-only
+Topic broadcast to 10,000 and presence churn: npm run bench -- --topics-only
 `;
 
 export function parseOptions(argv) {
@@ -107,6 +125,8 @@ export function parseOptions(argv) {
       'webhook-only': { type: 'boolean', default: false },
       'urgent-only': { type: 'boolean', default: false },
       'cost-only': { type: 'boolean', default: false },
+      topics: { type: 'boolean', default: false },
+      'topics-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -125,6 +145,8 @@ export function parseOptions(argv) {
     webhookOnly: values['webhook-only'],
     urgentOnly: values['urgent-only'],
     costOnly: values['cost-only'],
+    topics: values.topics || values['topics-only'],
+    topicsOnly: values['topics-only'],
   };
   for (const [flag, key] of Object.entries(NUMERIC)) {
     if (values[flag] === undefined) continue;
@@ -137,6 +159,10 @@ export function parseOptions(argv) {
   if (opts.webhookOnly && opts.urgentOnly) throw new Error('--webhook-only and --urgent-only exclude each other');
   if (opts.costOnly && (opts.webhookOnly || opts.urgentOnly)) throw new Error('--cost-only excludes --webhook-only and --urgent-only');
   if (opts.costOnly && opts.costCount === 0) throw new Error('--cost-only with --cost-count 0 measures nothing');
+  if (opts.topicsOnly && (opts.webhookOnly || opts.urgentOnly || opts.costOnly)) {
+    throw new Error('--topics-only excludes --webhook-only, --urgent-only and --cost-only');
+  }
+  if (opts.topics && opts.topicClients === 0 && opts.presenceClients === 0) throw new Error('--topics with --topic-clients 0 and --presence-clients 0 measures nothing');
   if (opts.batchSize > MAX_BATCH_ITEMS) throw new Error(`--batch-size must be at most ${MAX_BATCH_ITEMS} (the gateway's limit)`);
   if (values['post-mode'] !== undefined) {
     if (!POST_MODES.includes(values['post-mode'])) throw new Error(`--post-mode must be one of ${POST_MODES.join(', ')}`);

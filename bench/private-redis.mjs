@@ -2,12 +2,13 @@
  * A Redis server of the bench's own (`redis-server` on PATH, a free loopback port, no
  * persistence), so that its CPU time (INFO cpu) and its command counts (INFO
  * commandstats) are the gateways' alone: a Redis shared with other work counts that work
- * too. Stopped by cleanup.mjs however the bench ends.
+ * too. It outlives the setups (their cleanup runs every registered task), so it is not a
+ * cleanup.mjs task: the caller stops it, and cleanup.mjs SIGKILLs it at exit otherwise.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
-import { onCleanup, trackChild } from './cleanup.mjs';
+import { trackChild } from './cleanup.mjs';
 
 const READY_TIMEOUT_MS = 10_000;
 
@@ -23,11 +24,11 @@ export async function startPrivateRedis() {
   child.stderr.on('data', (chunk) => (output = (output + chunk).slice(-2000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const spawnError = new Promise((resolve) => child.once('error', resolve));
-  const stop = onCleanup(async () => {
+  const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     await exited;
-  });
+  };
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {

@@ -65,6 +65,9 @@ export function createProgress(label, { setup, opts }, counts) {
     replay: async (posted) =>
       `${int(posted.notifications)}/${int(1 + opts.replayRounds * opts.missed)} notifications posted (${opts.replayRounds} rounds of ${opts.missed} missed)`,
     cost: async (posted) => `${int(posted.notifications)}/${int(opts.warmup + opts.costCount)} notifications posted`,
+    // The topic phases keep their own line (topic-phases.mjs).
+    'topic broadcast': async (_posted, _seconds, live) => live.text(),
+    'presence churn': async (_posted, _seconds, live) => live.text(),
     webhooks: async (posted, _seconds, { count }) => {
       const total = opts.webhookWarmup + count;
       return `${int(posted.notifications)}/${int(total)} notifications posted, ${int(await webhooksSent(setup.urls))}/${int(total)} webhooks sent`;

@@ -58,6 +58,24 @@
  *      transaction and one send at a time per instance, the naive worker. Their ingest is
  *      the naive one too, so the row also prints the rate after the last POST response
  *      (the workers' part alone); the "worker ÷ naive worker" ratio is of the end-to-end rates.
+ *  10. topics (only with --topics, after 8b on the first gateways; --topics-only runs nothing
+ *      else: no idle clients, no naive pass; topic-phases.mjs prints their rows and a table
+ *      of their own under the summary):
+ *      a. topic broadcast (topic-broadcast.mjs): --topic-clients (10,000) sockets, one user
+ *         each, in a tenant of their own, all holding one topic from their handshake
+ *         (auth.topics, allowed by the token's topics claim; a denial fails the phase);
+ *         --topic-rounds (5) rounds of a durable topic POST (201), a transient one (202) and,
+ *         as the reference, a tenant broadcast to the same sockets (after one untimed
+ *         round) → time to receipt on every socket (p50, p99, max, received of N,
+ *         duplicates) and the gateways' CPU per POST; headline: median over rounds of the
+ *         max, per kind.
+ *      b. presence churn (presence-churn.mjs): --presence-clients (2,000) sockets whose
+ *         claim allows one topic; --presence-rate (1,000) subscribe/unsubscribe operations
+ *         per second in total on random sockets (not connects/disconnects) for
+ *         --presence-duration (10) s; rounds alternate 0 and --presence-watchers (10)
+ *         sockets watching it (presence:subscribe), --presence-rounds (2) of each →
+ *         ops/s, gateway CPU per op, presence updates per watcher per second, the last
+ *         counts the watchers saw against the true count, and the watchers' extra CPU.
  * Clients live in worker threads of this process, the gateway in its own processes; all
  * of it shares the machine's cores, so figures are for this box, not the gateway alone.
  *
@@ -72,6 +90,10 @@
  *   2 instances on MariaDB                --broadcast-clients 0` (the webhook row; the same
  *                                         run's in-app rows are the no-regression check);
  *                                         --webhook-only for the phase alone, on any setups
+ *   gateway CPU ≤ 150 µs per notification `npm run bench -- --setups mysql1 --cost-only`
+ *   (single POSTs, 1,000 clients)         (the cost rows; batched and naive in one run)
+ *   topic broadcast to 10,000 within      `npm run bench -- --topics-only` (the topics table;
+ *   500 ms; presence churn 1,000/s        embedded, mysql1, mysql4; ~3 min per setup)
  * A default run (3 setups, naive pass) takes about 7-8 minutes on the shared 2-core box,
  * a third of it connecting broadcast sockets; `--setups`, `--broadcast-clients`,
  * `--webhook-count` narrow it.
@@ -99,6 +121,7 @@ import { postCost } from './post-cost.mjs';
 import { writeMarkdown } from './markdown.mjs';
 import { countPosts, createProgress } from './progress.mjs';
 import { formatSetup, formatSummary } from './report.mjs';
+import { formatTopicSetup, formatTopicSummary, runTopicPhases, topicProblems } from './topic-phases.mjs';
 import { compareUrgent, urgentBehindBacklog } from './urgent-latency.mjs';
 import { webhookDeliveries } from './webhook-deliveries.mjs';
 
@@ -119,6 +142,7 @@ async function runSetup(name, opts, servicesDown) {
         result.cost = await ctx.progress.run('cost', () => postCost(ctx));
         return;
       }
+      if (opts.topicsOnly) return runTopicPhases(ctx, result);
       if (!opts.webhookOnly) {
         result.rss = ctx.rss;
         // First, so that its RSS figure, like the one for --clients, is taken on a gateway
@@ -129,6 +153,7 @@ async function runSetup(name, opts, servicesDown) {
         result.batch = await ctx.progress.run('batch ingest', () => batchIngest(ctx));
         result.replay = await ctx.progress.run('replay', () => replay(ctx));
         if (opts.costCount > 0) result.cost = await ctx.progress.run('cost', () => postCost(ctx));
+        if (opts.topics) await runTopicPhases(ctx, result);
       }
       if (opts.webhookCount > 0) {
         result.webhook = await ctx.progress.run('webhooks', () => webhookDeliveries(ctx), { count: opts.webhookCount });
@@ -137,7 +162,7 @@ async function runSetup(name, opts, servicesDown) {
     // The same ingest phases, same clients, on fresh gateways that write one transaction
     // per notification; and the webhook phase with the naive delivery worker.
     const naiveWebhook = !opts.costOnly && opts.webhookCount > 0 && opts.webhookNaiveCount > 0;
-    if (opts.naive && (!opts.webhookOnly || naiveWebhook)) {
+    if (opts.naive && !opts.topicsOnly && (!opts.webhookOnly || naiveWebhook)) {
       const env = { WRITE_BATCHING: 'false', ...(naiveWebhook && NAIVE_WORKER_ENV) };
       await withSetup(name, env, { ...opts, settleMs: 0 }, async (ctx) => {
         if (!opts.webhookOnly && !opts.costOnly) {
@@ -200,7 +225,7 @@ async function withSetup(name, env, opts, measure) {
     const progress = createProgress(Object.keys(env).length > 0 ? `${name} naive` : name, { setup, opts }, counts);
     // The webhook phase alone needs no clients (it posts to users nobody is connected as);
     // the urgent phase connects its own.
-    const { pool, rss } = opts.webhookOnly || opts.urgentOnly ? {} : await progress.run('connect clients', () => connectIdle({ setup, opts }));
+    const { pool, rss } = opts.webhookOnly || opts.urgentOnly || opts.topicsOnly ? {} : await progress.run('connect clients', () => connectIdle({ setup, opts }));
     await measure({ setup, pool, poster, opts, rss, progress });
   } catch (error) {
     const deaths = setup.deaths().map((death) => `\n   gateway ${death}`).join('');
@@ -247,8 +272,15 @@ function setupBudgetMinutes(opts) {
     (2 * opts.clients) / 100 +
     (opts.costCount > 0 ? 2 * (opts.costCount / 300 + opts.drainMs / 1000) : 0) +
     (opts.webhookCount > 0 ? opts.webhookCount / 1000 + opts.webhookDrainMs / 1000 + 20 : 0) +
-    (opts.webhookNaiveCount > 0 ? opts.webhookNaiveCount / 1000 + opts.webhookDrainMs / 1000 + 20 : 0);
+    (opts.webhookNaiveCount > 0 ? opts.webhookNaiveCount / 1000 + opts.webhookDrainMs / 1000 + 20 : 0) +
+    (opts.topics ? topicSeconds(opts) : 0);
   return seconds / 60;
+}
+
+/** The topic phases: connecting (as for broadcasts), the rounds, the churn rounds with their settling. */
+function topicSeconds(opts) {
+  return (opts.topicClients > 0 ? opts.broadcastConnectMs / 1000 + (3 * opts.topicRounds * opts.broadcastTimeoutMs) / 1000 : 0) +
+    (opts.presenceClients > 0 ? 60 + 2 * opts.presenceRounds * (opts.presenceDuration + 15) : 0);
 }
 
 /** A hung gateway must not hang the bench (or CI): past this, clean up and fail. */
@@ -283,12 +315,13 @@ async function main() {
   for (const name of opts.setups) {
     process.stdout.write(`\nrunning ${name}…\n`);
     const result = await runSetup(name, opts, servicesDown);
-    result.countProblems = checkCounts(result);
+    result.countProblems = [...checkCounts(result), ...topicProblems(result)];
     results.push(result);
-    process.stdout.write(`${formatSetup(result, opts)}\n`);
+    process.stdout.write(`${formatSetup(result, opts.topicsOnly ? { ...opts, clients: 0 } : opts)}${formatTopicSetup(result)}\n`);
     for (const p of result.countProblems) process.stdout.write(`   !! ${p}\n`);
   }
-  const summary = formatSummary(results, opts);
+  // The topic phases' table follows the main one (a blank line between; markdown.mjs keeps both).
+  const summary = [formatSummary(results, opts), formatTopicSummary(results, opts)].filter(Boolean).join('\n\n');
   if (summary) process.stdout.write(`\n${summary}\n`);
 
   mkdirSync(opts.out, { recursive: true });

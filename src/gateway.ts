@@ -48,6 +48,7 @@ import { OUT_OF_BAND_EVENT, outOfBandEmits } from './realtime/out-of-band.js';
 import { createFanout } from './realtime/fanout-from-config.js';
 import { createRedisClient, redisTargetOf } from './redis/redis-client.js';
 import { withReplayHold } from './realtime/replay-hold.js';
+import { RelayEmits } from './realtime/relay-emits.js';
 import { createSocketServer, MAX_SOCKET_PACKET_BYTES } from './realtime/socket-server.js';
 import { startSlowConsumerGuard } from './realtime/slow-consumer-guard.js';
 import { attachSocketGateway, type GatewayServer, type OutageHandling, type ReplayHooks } from './realtime/socket-gateway.js';
@@ -149,12 +150,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const apps = servedApps(config.NOTIFY_API_KEYS);
   const namespaces = new AppNamespaces(io, apps);
 
+  // To this instance's sockets; to the other instances' as one message per batch (relay-emits.ts).
+  const relayEmits = new RelayEmits(namespaces, fanout);
   const relay = new OutboxRelay(
     store,
     lease,
-    ({ rooms, notification, tenantKey }) => {
-      if (rooms.length > 0) namespaces.ofTenant(tenantKey)?.to(rooms).emit('notification', notification);
-      metrics.published.inc({ kind: notification.kind });
+    {
+      emit: (publication) => {
+        relayEmits.emit(publication);
+        metrics.published.inc({ kind: publication.notification.kind });
+      },
+      emitted: (published) => relayEmits.emitted(published),
     },
     { batchSize: config.RELAY_BATCH_SIZE, pollMs: config.RELAY_POLL_MS, leaseRetryMs: config.RELAY_LEASE_RETRY_MS },
     logger,
@@ -227,14 +233,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       policies.clear();
       logger.info({ sockets: outageHandling?.linkRestored() }, 'sockets resynced after fan-out outage');
     },
+    onRelayBatch: (emits) => relayEmits.receive(emits),
   });
   const writer = new NotificationWriter(
     store,
     (committed) => {
       // Urgent ones go out now; the relay emits them again in commit order.
       if (config.URGENT_OUT_OF_BAND) {
-        for (const { rooms, notification } of outOfBandEmits(committed)) {
-          io.to(rooms).emit(OUT_OF_BAND_EVENT, notification);
+        for (const { tenantKey, rooms, notification } of outOfBandEmits(committed)) {
+          namespaces.ofTenant(tenantKey)?.to(rooms).emit(OUT_OF_BAND_EVENT, notification);
           metrics.outOfBand.inc({ kind: notification.kind });
         }
       }

@@ -106,8 +106,7 @@ export class NotificationClient extends Emitter<NotificationClientEvents> {
       onOutOfBand: (n, transport) => this.deliverOutOfBand(n, transport),
       onSynced: (info, transport) => {
         this.synced = true;
-        if (info.topics) this.topics.synced(info.topics);
-        void this.topics.connected();
+        void this.topics.connected(info.topics);
         this.emit('synced', { ...info, transport });
       },
       onRead: (info) => this.emit('read', info),

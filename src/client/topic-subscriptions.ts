@@ -4,8 +4,9 @@
  *
  * - `subscribe` on an open socket asks at once (`subscribe` event, ack `{ granted, denied }`).
  *   Without one (connecting, or on SSE / REST polling, which carry no topics) the topics
- *   are remembered and the promise is answered by the next socket connection's
- *   `notify:synced`, which carries the verdict on `auth.topics`.
+ *   are remembered and the promise is answered when the next socket connection syncs:
+ *   by `notify:synced`, which carries the verdict on `auth.topics`, or, for topics wanted
+ *   after that handshake was sent, by a `subscribe` asked right then.
  * - Every socket (re)connection sends the wanted topics in `auth.topics`, so the replay
  *   after `lastAckId` includes their missed messages.
  * - Presence watches live as long as their socket at the gateway: every socket sync asks
@@ -118,17 +119,26 @@ export class TopicSubscriptions {
     for (const handler of [...set]) handler(update);
   }
 
-  /** The verdict on `auth.topics` of a new connection. */
-  synced(access: TopicAck): void {
-    this.forgetDenied(access);
-    this.pending = answerPending(this.pending, access);
-  }
+  /**
+   * A connection synced; `access` is the verdict on its `auth.topics` (socket only). Topics
+   * wanted since that handshake was sent are asked for now, and the watches of the last
+   * socket (which the gateway forgot) again. Without a socket nothing is asked.
+   */
+  async connected(access: TopicAck | undefined): Promise<void> {
+    const verdict: TopicAck = { granted: [...(access?.granted ?? [])], denied: [...(access?.denied ?? [])] };
+    const answered = new Set([...verdict.granted, ...verdict.denied.map((d) => d.topic)]);
+    const missing = [...this.wanted].filter((topic) => !answered.has(topic));
+    const late = missing.length > 0 ? await this.ask('subscribe', missing) : null;
+    if (late) {
+      verdict.granted.push(...late.granted);
+      verdict.denied.push(...late.denied);
+    }
+    this.forgetDenied(verdict);
+    this.pending = answerPending(this.pending, verdict);
 
-  /** A connection synced: the gateway forgot the last socket's watches, so they are asked for again. */
-  async connected(): Promise<void> {
-    const topics = [...this.watchers.keys()];
-    if (topics.length === 0) return;
-    const ack = await this.ask('presence:subscribe', topics);
+    const watched = [...this.watchers.keys()];
+    if (watched.length === 0) return;
+    const ack = await this.ask('presence:subscribe', watched);
     if (!ack) return; // no socket (SSE, polling): the next socket sync asks
     this.forgetDeniedWatches(ack);
     this.pendingWatches = answerPending(this.pendingWatches, ack);
@@ -164,13 +174,15 @@ export class TopicSubscriptions {
   }
 }
 
-/** Resolves each pending request with the part of `access` about its own topics. */
+/** Resolves each pending request whose topics `access` all answers (with its own part); returns the others. */
 function answerPending(pending: readonly Pending[], access: TopicAck): Pending[] {
-  for (const { topics, resolve } of pending) {
+  const answered = new Set([...access.granted, ...access.denied.map((d) => d.topic)]);
+  return pending.filter(({ topics, resolve }) => {
+    if (!topics.every((t) => answered.has(t))) return true;
     resolve({
       granted: access.granted.filter((t) => topics.includes(t)),
       denied: access.denied.filter((d) => topics.includes(d.topic)),
     });
-  }
-  return [];
+    return false;
+  });
 }

@@ -1,5 +1,5 @@
 /** POST /api/notify/:kind — service API key → validate → rate limits → stored (committed) → 201/200. */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { HttpError } from './errors.js';
 import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
 import { rateLimited } from './notify-limits.js';
@@ -28,9 +28,18 @@ export function notifyRoute(deps: NotifyDeps): Router {
     const result = await deps.submit(input);
     if (!result.deduped) await deps.audit?.afterCommit(grant, [{ id: result.id, input }]);
     const { status, body: payload } = answer(deps, kind, result);
-    res.status(status).json(payload);
+    replyJson(res, status, payload);
   });
   return router;
+}
+
+/**
+ * res.json without its ETag: express hashes every body for one, and nothing revalidates
+ * the answer to a POST. Same body and Content-Type as res.json.
+ */
+function replyJson(res: Response, status: number, body: unknown): void {
+  res.status(status).setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
 }
 
 /** The `Idempotency-Key` header is the dedupe key; both given → they must agree. */

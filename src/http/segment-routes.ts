@@ -10,6 +10,8 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
+import { TENANT_ID } from '../config/config.js';
+import { firstBadMemberId, MEMBER_ID_MAX, MEMBER_ID_MESSAGE } from '../segments/member-ids.js';
 import { SEGMENT_NAME, SEGMENT_NAME_MESSAGE } from '../segments/segment-names.js';
 import type { SegmentRepository, SegmentSummary } from '../store/segment-repository.js';
 import { requireApiKey, tenantOf, validationError, type AdminAuthDeps } from './admin-auth.js';
@@ -31,24 +33,31 @@ const MEMBERS_PAGE = 1_000;
 /** The paths whose bodies these routes parse (app.ts skips its 64 KB parser for them). */
 export const isSegmentBodyPath = (path: string): boolean => /^\/api\/segments\/[^/]+(?:\/members)?$/.test(path);
 
-const memberId = z.string().min(1).max(128).regex(/^[^\s\u0000-\u001f]+$/u, 'must not contain whitespace or control characters');
-const memberList = z.array(memberId).max(MAX_MEMBERS_PER_REQUEST);
+const memberId = z.string().min(1).max(MEMBER_ID_MAX).regex(/^[^\s\u0000-\u001f]+$/u, MEMBER_ID_MESSAGE);
+const nonEmptyChange = (b: { add?: unknown[] | undefined; remove?: unknown[] | undefined }) => (b.add?.length ?? 0) + (b.remove?.length ?? 0) > 0;
+const changeMessage = { message: 'give add or remove, with at least one user id', path: ['add'] };
 
-export const segmentPutBody = z.object({ userIds: memberList }).strict();
+/** The documented bodies (openapi/segment-operations.ts). */
+export const segmentPutBody = z.object({ userIds: z.array(memberId).max(MAX_MEMBERS_PER_REQUEST) }).strict();
 export const segmentMembersBody = z
-  .object({ add: memberList.optional(), remove: memberList.optional() })
+  .object({ add: z.array(memberId).max(MAX_MEMBERS_PER_REQUEST).optional(), remove: z.array(memberId).max(MAX_MEMBERS_PER_REQUEST).optional() })
   .strict()
-  .refine((b) => (b.add?.length ?? 0) + (b.remove?.length ?? 0) > 0, { message: 'give add or remove, with at least one user id', path: ['add'] });
+  .refine(nonEmptyChange, changeMessage);
+
+/** What the routes parse: the same shapes, the ids then checked in slices (segments/member-ids.ts). */
+const idList = z.array(z.unknown()).max(MAX_MEMBERS_PER_REQUEST);
+const putShape = z.object({ userIds: idList }).strict();
+const changeShape = z.object({ add: idList.optional(), remove: idList.optional() }).strict().refine(nonEmptyChange, changeMessage);
 export const segmentGetQuery = z
   .object({
     members: z.enum(['0', '1']).optional(),
     cursor: z.string().max(1024).optional(),
     limit: z.coerce.number().int().min(1).max(MEMBERS_PAGE).default(MEMBERS_PAGE),
-    tenantId: z.string().optional(),
+    tenantId: z.string().regex(TENANT_ID).optional(),
   })
   .strict();
 export const segmentListQuery = z
-  .object({ cursor: z.string().max(1024).optional(), limit: z.coerce.number().int().min(1).max(MEMBERS_PAGE).default(100), tenantId: z.string().optional() })
+  .object({ cursor: z.string().max(1024).optional(), limit: z.coerce.number().int().min(1).max(MEMBERS_PAGE).default(100), tenantId: z.string().regex(TENANT_ID).optional() })
   .strict();
 
 export function segmentRoutes(deps: SegmentRouteDeps): Router {
@@ -58,9 +67,10 @@ export function segmentRoutes(deps: SegmentRouteDeps): Router {
   router.put('/api/segments/:name', body, async (req, res) => {
     const tenantId = tenantOf(deps, req);
     const name = segmentName(req.params.name);
-    const parsed = segmentPutBody.safeParse(req.body);
+    const parsed = putShape.safeParse(req.body);
     if (!parsed.success) throw validationError('the segment is invalid', parsed.error.issues);
-    const { created, summary } = await deps.segments.replace(tenantId, name, parsed.data.userIds);
+    const userIds = await memberIds(parsed.data.userIds, 'userIds', 'the segment is invalid');
+    const { created, summary } = await deps.segments.replace(tenantId, name, userIds);
     await deps.audit.record({ tenantId, actor: keyActor(requireApiKey(deps, req)), action: 'segment.put', target: name, details: { members: summary.members, created } });
     res.status(created ? 201 : 200).json(present(summary));
   });
@@ -68,9 +78,12 @@ export function segmentRoutes(deps: SegmentRouteDeps): Router {
   router.post('/api/segments/:name/members', body, async (req, res) => {
     const tenantId = tenantOf(deps, req);
     const name = segmentName(req.params.name);
-    const parsed = segmentMembersBody.safeParse(req.body);
+    const parsed = changeShape.safeParse(req.body);
     if (!parsed.success) throw validationError('the member change is invalid', parsed.error.issues);
-    const change = { add: parsed.data.add ?? [], remove: parsed.data.remove ?? [] };
+    const change = {
+      add: await memberIds(parsed.data.add ?? [], 'add', 'the member change is invalid'),
+      remove: await memberIds(parsed.data.remove ?? [], 'remove', 'the member change is invalid'),
+    };
     const { created, summary } = await deps.segments.change(tenantId, name, change);
     await deps.audit.record({
       tenantId,
@@ -97,11 +110,12 @@ export function segmentRoutes(deps: SegmentRouteDeps): Router {
     const name = segmentName(req.params.name);
     const parsed = segmentGetQuery.safeParse(req.query);
     if (!parsed.success) throw validationError('the query is invalid', parsed.error.issues);
+    const { limit, cursor } = parsed.data;
+    const after = cursor === undefined ? null : decodeCursor(cursor);
     const summary = await deps.segments.get(tenantId, name);
     if (!summary) throw new HttpError('NOT_FOUND', 'no such segment');
     if (parsed.data.members !== '1') return void res.json(present(summary));
-    const { limit, cursor } = parsed.data;
-    const page = await deps.segments.members(tenantId, name, limit + 1, cursor === undefined ? null : decodeCursor(cursor));
+    const page = await deps.segments.members(tenantId, name, limit + 1, after);
     const userIds = page.slice(0, limit);
     res.json({ ...present(summary), userIds, nextCursor: page.length > limit ? encodeCursor(userIds[userIds.length - 1]!) : null });
   });
@@ -115,6 +129,12 @@ export function segmentRoutes(deps: SegmentRouteDeps): Router {
   });
 
   return router;
+}
+
+async function memberIds(ids: unknown[], path: string, message: string): Promise<string[]> {
+  const bad = await firstBadMemberId(ids, path);
+  if (bad) throw validationError(message, [bad]);
+  return ids as string[];
 }
 
 function segmentName(raw: unknown): string {

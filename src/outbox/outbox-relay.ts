@@ -20,6 +20,7 @@
  *   of SLICE_MS, the loop turning between them. Order is unchanged: one emit after the
  *   other, in position order.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { TimeSlice } from '../event-loop.js';
 import { MAX_RECIPIENTS } from '../http/notify-schema.js';
 import type { Logger } from '../logger.js';
@@ -44,6 +45,14 @@ export interface Publication {
   expiresAt: number | null;
 }
 
+/** Where the relay's emits go (realtime/relay-emits.ts). */
+export interface RelayPublisher {
+  /** One publication, in position order. */
+  emit(publication: Publication): void;
+  /** After the batch's emits, before the cursor moves: every publication emitted, in order. */
+  emitted?(published: readonly Publication[]): void;
+}
+
 export interface RelayHooks {
   /** Test seam: after the batch is read, before anything is emitted. */
   beforeEmit?: (batch: readonly Publication[]) => Promise<void>;
@@ -52,6 +61,11 @@ export interface RelayHooks {
 }
 
 const recipientReads = { rows: RECIPIENT_ROWS_PER_READ, perMessage: MAX_RECIPIENTS };
+/**
+ * Cursor and prune are two committed writes (and a read) on the store: under load they
+ * trail the emits by up to this, and a takeover re-emits that much more at most.
+ */
+const RECORD_EVERY_MS = 100;
 
 export const userRoom = (tenantId: string, userId: string) => `user:${tenantId}:${userId}`;
 export const tenantRoom = (tenantId: string) => `tenant:${tenantId}`;
@@ -68,7 +82,7 @@ export class OutboxRelay {
   constructor(
     private readonly store: Store,
     lease: ConsumerLease,
-    private readonly publish: (publication: Publication) => void,
+    private readonly publisher: RelayPublisher,
     private readonly options: RelayOptions,
     private readonly logger: Logger,
     private readonly hooks: RelayHooks = {},
@@ -123,10 +137,15 @@ export class OutboxRelay {
     await this.hooks.beforeEmit?.(batch);
     const now = Date.now();
     const slice = new TimeSlice();
+    const published: Publication[] = [];
     for (const publication of batch) {
-      if (!isExpired(publication, now)) this.publish(publication);
+      if (!isExpired(publication, now)) {
+        this.publisher.emit(publication);
+        published.push(publication);
+      }
       await slice.pause();
     }
+    this.publisher.emitted?.(published);
     await this.hooks.afterEmit?.(batch);
     this.emittedThrough = entries[entries.length - 1]!.position;
     this.record(this.emittedThrough);
@@ -134,13 +153,19 @@ export class OutboxRelay {
     return entries.length;
   }
 
-  /** Moves the durable cursor to `through` and prunes: one at a time, later calls coalesced. */
+  /**
+   * Moves the durable cursor to `through` and prunes: one at a time, later calls
+   * coalesced, and under load at most once per RECORD_EVERY_MS.
+   */
   private record(through: number): void {
     this.recording.through = Math.max(this.recording.through, through);
     if (this.recording.running) return;
     this.recording.running = (async () => {
       let done = 0;
+      let started = 0;
       while (done < this.recording.through) {
+        if (done > 0) await delay(started + RECORD_EVERY_MS - Date.now());
+        started = Date.now();
         const target = this.recording.through;
         try {
           await this.store.stream.advance('realtime', target);

@@ -7,6 +7,7 @@
 import type { Namespace, Server } from 'socket.io';
 import type { Adapter } from 'socket.io-adapter';
 import type { PolicyChange } from '../policy/policy-change.js';
+import type { WireNotification } from '../store/message-codec.js';
 
 export interface Fanout {
   readonly name: 'local' | 'redis' | 'redis-cluster';
@@ -21,6 +22,12 @@ export interface Fanout {
   announceDeliveries(): void;
   /** Tell the other instances that preferences or kind defaults changed (their policy caches drop them). */
   announcePolicyChange(change: PolicyChange): void;
+  /**
+   * Sends the relay's emits of one batch to the other instances as few messages (not one
+   * per notification); each emits them to its own sockets (`onRelayBatch`), in order.
+   * Unset: the relay's emits travel one by one through the adapter.
+   */
+  relayBatch?(emits: readonly RelayEmit[]): void;
   /** Throws when the cross-instance link is down (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +43,25 @@ export interface FanoutListeners {
   onLinkLost: () => void;
   /** The cross-instance link was down and is back: broadcasts may have been lost. */
   onLinkRestored: () => void;
+  /** The relay (on another instance) emitted these, in this order: emit them to the local sockets. */
+  onRelayBatch: (emits: readonly RelayEmit[]) => void;
+}
+
+/** One `notification` emit of the relay: to these rooms of the tenant key's namespace. */
+export interface RelayEmit {
+  tenantKey: string;
+  rooms: string[];
+  notification: WireNotification;
+}
+
+/** A relay batch from another instance, or null when it is not one (never trusted blindly). */
+export function parseRelayBatch(raw: unknown): RelayEmit[] | null {
+  if (!Array.isArray(raw)) return null;
+  const valid = raw.every(
+    (e: Partial<RelayEmit> | null) =>
+      typeof e?.tenantKey === 'string' && Array.isArray(e.rooms) && typeof e.notification === 'object' && e.notification !== null,
+  );
+  return valid ? (raw as RelayEmit[]) : null;
 }
 
 export const WAKE_EVENT = 'outbox:wake';
@@ -43,3 +69,4 @@ export const ADVANCE_EVENT = 'stream:advanced';
 export const RESYNC_EVENT = 'link:restored';
 export const DELIVERIES_EVENT = 'deliveries:queued';
 export const POLICY_EVENT = 'policy:changed';
+export const RELAY_BATCH_EVENT = 'relay:batch';

@@ -25,6 +25,8 @@ import { wireOfInput } from './input-wire.js';
 export const OUT_OF_BAND_EVENT = 'notification:out-of-band';
 
 export interface OutOfBandEmit {
+  /** The storage tenant key: the emit goes to its app's namespace (room names like `app` repeat across apps). */
+  tenantKey: string;
   rooms: string[];
   notification: WireNotification;
 }
@@ -37,7 +39,7 @@ export function outOfBandEmits({ notifications, createdAt }: CommittedWrite): Ou
     const rooms = roomsOfInput(input);
     if (rooms.length === 0) continue;
     const notification = wireOfInput(input, id, createdAt);
-    emits.push({ rooms, notification });
+    emits.push({ tenantKey: input.tenantId, rooms, notification });
   }
   return emits;
 }

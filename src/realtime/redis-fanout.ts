@@ -14,7 +14,17 @@ import { Redis } from 'ioredis';
 import type { Server } from 'socket.io';
 import type { Logger } from '../logger.js';
 import { parsePolicyChange } from '../policy/policy-change.js';
-import { ADVANCE_EVENT, DELIVERIES_EVENT, POLICY_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
+import {
+  ADVANCE_EVENT,
+  DELIVERIES_EVENT,
+  POLICY_EVENT,
+  RELAY_BATCH_EVENT,
+  RESYNC_EVENT,
+  WAKE_EVENT,
+  parseRelayBatch,
+  type Fanout,
+  type FanoutListeners,
+} from './fanout.js';
 import { coalesced, debounced } from './event-timing.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
@@ -41,6 +51,11 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
     const change = parsePolicyChange(raw);
     if (change) listeners?.onPolicyChange(change);
     else logger.warn('ignored a malformed policy change from another instance');
+  };
+  const onRelayBatchEvent = (raw: unknown) => {
+    const emits = parseRelayBatch(raw);
+    if (emits) listeners?.onRelayBatch(emits);
+    else logger.warn('ignored a malformed relay batch from another instance');
   };
   let listening = true;
   // Only once our subscriber is back can replay + release of held broadcasts be complete.
@@ -74,11 +89,18 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
       server.on(DELIVERIES_EVENT, attached.onDeliveries);
       server.on(POLICY_EVENT, onPolicyEvent);
       server.on(RESYNC_EVENT, linkRestored);
+      server.on(RELAY_BATCH_EVENT, onRelayBatchEvent);
     },
     wakeOthers: () => emitToOthers(WAKE_EVENT),
     announceAdvance: () => emitToOthers(ADVANCE_EVENT),
     announceDeliveries: () => emitToOthers(DELIVERIES_EVENT),
     announcePolicyChange: (change) => io?.serverSideEmit(POLICY_EVENT, change),
+    // Lost like any PUBLISH while Redis is down: the outage resync replays what was.
+    relayBatch(emits) {
+      for (let i = 0; i < emits.length; i += RELAY_EMITS_PER_MESSAGE) {
+        io?.serverSideEmit(RELAY_BATCH_EVENT, emits.slice(i, i + RELAY_EMITS_PER_MESSAGE));
+      }
+    },
     async ping() {
       if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error(`redis ${pub.status}/${sub.status}`);
       await pub.ping();
@@ -90,6 +112,7 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
         io?.off(DELIVERIES_EVENT, listeners.onDeliveries);
         io?.off(POLICY_EVENT, onPolicyEvent);
         io?.off(RESYNC_EVENT, linkRestored);
+        io?.off(RELAY_BATCH_EVENT, onRelayBatchEvent);
       }
       linkRestored.cancel();
       await Promise.allSettled([pub.quit(), sub.quit()]);
@@ -98,6 +121,12 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
     },
   };
 }
+
+/**
+ * A relay batch (up to RELAY_BATCH_SIZE notifications of up to ~12 KB) goes as messages of
+ * at most this many emits, far below Redis's output buffer limits for subscribers.
+ */
+const RELAY_EMITS_PER_MESSAGE = 100;
 
 /** A Redis restart is seen by both connections of every instance: resync once. */
 const RESYNC_DEBOUNCE_MS = 300;

@@ -25,7 +25,7 @@ export const COMPAT_NOTIFY_PATH = '/notify';
 export const COMPAT_DEFAULT_KIND = 'data:update';
 
 // Only the shape is checked here; every value is checked by the notify body's own schema.
-const compatBody = z
+export const compatNotifyBody = z
   .object({
     appId: z.string().optional(),
     tenantId: z.unknown().optional(),
@@ -40,7 +40,7 @@ const compatBody = z
   })
   .strict();
 
-type CompatBody = z.infer<typeof compatBody>;
+type CompatBody = z.infer<typeof compatNotifyBody>;
 
 /** Field names of the notify body → the names this route's callers sent. */
 const SENT_AS: Record<string, string> = { userId: 'users', userIds: 'users', topics: 'eventTopics' };
@@ -78,7 +78,7 @@ export function compatNotifyRoute(notifyDeps: () => NotifyDeps): Router {
 }
 
 function parseCompatBody(raw: unknown): CompatBody {
-  const parsed = compatBody.safeParse(raw);
+  const parsed = compatNotifyBody.safeParse(raw);
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
   throw new HttpError('VALIDATION_FAILED', 'send { users?, devices?, eventTopics?, data, … }', details);

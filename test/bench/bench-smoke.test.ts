@@ -65,7 +65,9 @@ interface SetupResult {
     rss: { sockets: number; socketsSeenByGateway: number; perSocketKb: number };
     rounds: { received: number; samples: number; p50: number; p99: number; max: number }[];
   };
+  cost: Cost;
   naive: {
+    cost: Cost;
     available: boolean;
     reason?: string;
     ratio: number;
@@ -78,6 +80,14 @@ interface SetupResult {
     webhookRatio: number;
   };
   webhook: Webhook;
+}
+
+interface Cost {
+  count: number;
+  posted: number;
+  committed: number;
+  received: number;
+  cpuUs: { gateway: number; database: number | null; redis: number | null };
 }
 
 interface Webhook {
@@ -134,6 +144,7 @@ interface BenchReport {
     broadcastRounds: number;
     webhookCount: number;
     webhookNaiveCount: number;
+    costCount: number;
   };
   results: SetupResult[];
 }
@@ -147,7 +158,7 @@ it('runs the embedded setup end to end and reports figures that add up', async (
     env: { ...process.env, BENCH_PROGRESS_MS: '300' },
   });
   expect(stdout).toMatch(/POST→receipt/);
-  expect(stdout).toMatch(/^ {3}… embedded · (connect clients|broadcast|latency|ingest|batch ingest|replay|webhooks): .*\d+\/\d+.* \(\d+ s\)$/m);
+  expect(stdout).toMatch(/^ {3}… embedded · (connect clients|broadcast|latency|ingest|batch ingest|replay|cost|webhooks): .*\d+\/\d+.* \(\d+ s\)$/m);
   expect(stdout).toMatch(/^ {3}… embedded naive · /m);
   const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
   expect(markdown).toMatch(/^`npm run bench -- --smoke --setups embedded .*` \(.* UTC; \d+ cores/);
@@ -226,6 +237,15 @@ it('runs the embedded setup end to end and reports figures that add up', async (
   expect(result.naive.batch.deliveries.unique).toBe(result.naive.batch.committed);
   expect(result.naive.batchRatio).toBeGreaterThan(0);
   expect(result.naive.batchVsNaiveSingle).toBeGreaterThan(0);
+
+  // The single-POST cost, batched and naive in the same run: every one received, CPU per
+  // notification of the gateway (embedded: no database server or Redis to read).
+  expect(stdout).toMatch(/\| CPU per notification, gateway \/ database \/ Redis \(\d+ single POSTs, \d+ lanes\) +\| [\d,]+ µs \/ n\/a \/ n\/a +\|/);
+  for (const cost of [result.cost, result.naive.cost]) {
+    expect(cost).toMatchObject({ count: options.costCount, posted: options.costCount, committed: options.costCount, received: options.costCount });
+    expect(cost.cpuUs.gateway).toBeGreaterThan(0);
+    expect(cost.cpuUs).toMatchObject({ database: null, redis: null });
+  }
 
   // Every notification with channels ['hook'] reached the local receiver once, signed, and
   // the gateway recorded it sent; the naive worker (claim 1, 1 in flight) likewise.

@@ -27,6 +27,7 @@ describe('outOfBandEmits', () => {
     });
     expect(emits.map((e) => e.notification.id)).toEqual(['n2', 'n4']);
     expect(emits[0]).toEqual({
+      tenantKey: 'acme',
       rooms: ['user:acme:a', 'user:acme:b'],
       notification: {
         id: 'n2',
@@ -46,6 +47,19 @@ describe('outOfBandEmits', () => {
   it('goes to the tenant room for a tenant broadcast', () => {
     const [emit] = outOfBandEmits({ createdAt, notifications: [{ id: 't1', input: input({ scope: 'tenant', userIds: [] }) }] });
     expect(emit!.rooms).toEqual(['tenant:acme']);
+  });
+
+  it('goes to the topics’ rooms for a topic message, and to the named devices only', () => {
+    const [topic, devices] = outOfBandEmits({
+      createdAt,
+      notifications: [
+        { id: 'p1', input: input({ scope: 'topic', userIds: [], topics: ['order:1', 'order:2'] }) },
+        { id: 'd1', input: input({ userIds: ['a'], devices: ['phone-1'] }) },
+      ],
+    });
+    expect(topic!.rooms).toEqual(['topic:acme:order:1', 'topic:acme:order:2']);
+    expect(topic!.notification).toMatchObject({ scope: 'topic', topics: ['order:1', 'order:2'] });
+    expect(devices!.rooms).toEqual(['device:acme:1:a:phone-1']);
   });
 
   it('skips muted recipients, and emits nothing when every recipient is muted', () => {

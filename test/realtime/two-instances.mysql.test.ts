@@ -1,5 +1,7 @@
 /** Two gateway instances on one MySQL and one Redis behave as one gateway. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '../../src/auth/user-token.js';
+import { deferred, type Deferred } from '../support/deferred.js';
 import { until } from '../support/until.js';
 import { createTestBed, notifyUser, postNotify, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
@@ -45,6 +47,57 @@ describe('two instances joined by Redis', () => {
     await onB.waitForIds([res.body.id!]);
     onA.close();
     onB.close();
+  });
+
+  // The relay leader sends each batch to the other instances as one message
+  // (realtime/relay-emits.ts): on the receiving instance it must still wait for a replay.
+  it('a batch relayed by another instance is held during a replay here, then sent once, in order', async () => {
+    let pause: { userId: string; reached: Deferred; resume: Deferred } | null = null;
+    const follower = await bed.start(
+      { REPLAY_PAGE_SIZE: '2' },
+      {
+        hooks: {
+          replay: {
+            async afterReplayPage(who: Principal) {
+              const p = pause;
+              if (!p || p.userId !== who.userId) return;
+              pause = null;
+              p.reached.resolve();
+              await p.resume.promise;
+            },
+          },
+        },
+      },
+    );
+    expect(follower.gateway.lease.isHeld()).toBe(false); // its sockets get the relay's emits from another instance
+    const leader = a.gateway.lease.isHeld() ? a : b;
+    const user = uniqueUser();
+    const first = await TestClient.connect(follower.url, { token: userToken(user) });
+    const anchor = await notifyUser(leader.url, user, 'anchor');
+    await first.waitForIds([anchor]);
+    first.close();
+    const missed: string[] = [];
+    for (let i = 0; i < 5; i++) missed.push(await notifyUser(leader.url, user, `missed ${i}`));
+    const observer = await TestClient.connect(follower.url, { token: userToken(user) });
+    const settled = await notifyUser(leader.url, user, 'settled');
+    await observer.waitForIds([settled]);
+    missed.push(settled);
+
+    pause = { userId: user, reached: deferred(), resume: deferred() };
+    const paused = pause;
+    const reconnecting = TestClient.connect(follower.url, { token: userToken(user), lastAckId: anchor });
+    await paused.reached.promise; // first replay page sent, rooms joined, rest pending
+    const during = await notifyUser(leader.url, user, 'committed during replay');
+    await observer.waitForIds([during]); // arrived on this instance meanwhile
+    paused.resume.resolve();
+
+    const back = await reconnecting;
+    await back.waitForIds([during]);
+    const marker = await notifyUser(leader.url, user, 'marker');
+    await back.waitForIds([marker]);
+    expect(back.ids).toEqual([...missed, during, marker]);
+    observer.close();
+    back.close();
   });
 
   it('a client that left A replays on B what it missed', async () => {

@@ -1,6 +1,7 @@
 /** The notify routes: one notification (notify-route.ts) and a batch (notify-batch-route.ts). */
 import { z } from 'zod';
 import { BATCH_PATH, MAX_BATCH_ITEMS } from '../notify-batch-route.js';
+import { COMPAT_DEFAULT_KIND, COMPAT_NOTIFY_PATH, compatNotifyBody } from '../../topics/compat-notify-route.js';
 import { KIND, notifyBodySchema } from '../notify-schema.js';
 import type { ApiOperation } from './api-operation.js';
 import { kindParam, rateLimitHeaders, retryAfter } from './api-parameters.js';
@@ -88,5 +89,28 @@ export const notifyOperations: ApiOperation[] = [
       503: { description: 'No item could be stored: STORE_UNAVAILABLE for each.', schema: batchResults, headers: [retryAfter] },
     },
     errors: ['RATE_LIMITED'],
+  },
+  {
+    id: 'compatNotify',
+    method: 'post',
+    path: COMPAT_NOTIFY_PATH,
+    tag: 'notify',
+    summary: 'Send one notification in the common subscribe / dataUpdate shape',
+    description:
+      'For clients of the common `subscribe` / `subscribeCount` / `dataUpdate` protocol (README "Compatibility"). ' +
+      '`users` → userIds, `eventTopics` → topics, `devices` → devices (with one user); `kind` defaults to ' +
+      `\`${COMPAT_DEFAULT_KIND}\`. The same validation, limits, policies and answers as \`POST /api/notify/:kind\`. ` +
+      '`appId`, when given, must be the API key\'s app (403 `FORBIDDEN_APP`). An `x-client-id` header is never read.',
+    auth: 'apiKey',
+    body: {
+      schema: named('CompatNotifyBody', compatNotifyBody, 'The compatibility body; each value is checked by the NotifyBody rules.'),
+      example: { eventTopics: ['order:42'], data: { status: 'shipped' } },
+    },
+    responses: {
+      201: { description: 'Stored.', schema: created, headers: rateLimitHeaders },
+      200: { description: 'A duplicate: the first one\'s id.', schema: deduped, headers: rateLimitHeaders },
+      202: { description: 'Transient: emitted, not stored.', schema: transient, headers: rateLimitHeaders },
+    },
+    errors: ['FORBIDDEN_APP', 'FORBIDDEN_TENANT', 'RATE_LIMITED', 'STORE_UNAVAILABLE'],
   },
 ];

@@ -4,6 +4,7 @@
  */
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { adminOperations } from './admin-operations.js';
+import { segmentOperations } from './segment-operations.js';
 import type { ApiOperation, Auth, ResponseDoc, ResponseHeaderDoc } from './api-operation.js';
 import { retryAfter } from './api-parameters.js';
 import { inboxOperations } from './inbox-operations.js';
@@ -32,6 +33,7 @@ const TAGS = [
   { name: 'deliveries', description: 'The external delivery queue, for operators (API key).' },
   { name: 'audit', description: 'Administrative changes and audited kinds (API key).' },
   { name: 'devices', description: 'A user\'s devices (API key).' },
+  { name: 'segments', description: 'Named member lists of a tenant, a notification target expanded at delivery (API key).' },
   { name: 'presence', description: 'Who is connected, for back ends (API key).' },
   { name: 'push', description: 'Browser push subscriptions (user token).' },
   { name: 'service', description: 'Health, metrics, the browser SDK and this reference.' },
@@ -73,6 +75,7 @@ export function apiOperations(options: Pick<OpenApiOptions, 'demoPage'>): ApiOpe
     ...realtimeOperations,
     ...preferenceOperations,
     ...adminOperations,
+    ...segmentOperations,
     ...serviceOperations(options),
   ];
 }
