@@ -1,10 +1,8 @@
 /** POST /api/notify/:kind — service API key → validate → rate limits → stored (committed) → 201/200. */
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { HttpError } from './errors.js';
-import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from './notify-input.js';
-import { rateLimited } from './notify-limits.js';
-import { withPolicies } from './notify-policies.js';
-import { sendTransient } from '../topics/transient-emitter.js';
+import { checkKind, parseNotifyBody, requireGrant, type NotifyDeps } from './notify-input.js';
+import { submitNotify } from './notify-submit.js';
 
 export function notifyRoute(deps: NotifyDeps): Router {
   const router = Router();
@@ -17,29 +15,12 @@ export function notifyRoute(deps: NotifyDeps): Router {
     }
     const body = parseNotifyBody(req.body);
     applyIdempotencyKey(req, body);
-    const input = await withPolicies(deps.policies, toNotificationInput(deps, kind, body, grant));
-    const admission = await deps.limits?.admit(res, grant, [input]);
-    if (admission?.refusedBy) throw rateLimited(res, admission.refusedBy);
-    if (body.transient) {
-      if (req.get('idempotency-key') !== undefined) throw new HttpError('VALIDATION_FAILED', 'a transient notification is never stored: no Idempotency-Key');
-      const transient = sendTransient(deps.emitTransient, input);
-      return void res.status(transient.status).json(transient.body);
+    if (body.transient && req.get('idempotency-key') !== undefined) {
+      throw new HttpError('VALIDATION_FAILED', 'a transient notification is never stored: no Idempotency-Key');
     }
-    const result = await deps.submit(input);
-    if (!result.deduped) await deps.audit?.afterCommit(grant, [{ id: result.id, input }]);
-    const { status, body: payload } = answer(deps, kind, result);
-    replyJson(res, status, payload);
+    await submitNotify(deps, res, grant, kind, body);
   });
   return router;
-}
-
-/**
- * res.json without its ETag: express hashes every body for one, and nothing revalidates
- * the answer to a POST. Same body and Content-Type as res.json.
- */
-function replyJson(res: Response, status: number, body: unknown): void {
-  res.status(status).setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(body));
 }
 
 /** The `Idempotency-Key` header is the dedupe key; both given → they must agree. */

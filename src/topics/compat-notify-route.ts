@@ -2,7 +2,7 @@
  * `POST /notify` — the common protocol's send, for back ends written against it:
  * `{ appId?, tenantId?, users?, devices?, eventTopics?, data, kind?, title?, priority?, transient? }`
  * with `X-API-Key`. A thin mapping onto `POST /api/notify/:kind`, through the same checks,
- * rate limits, policies, writer and answers (http/notify-input.ts):
+ * rate limits, policies, writer and answers (http/notify-submit.ts):
  *
  * - `users` → `userIds` (`userId` when it names one user and `devices` is given: devices
  *   go with one user), `eventTopics` → `topics`, `devices` → `devices`;
@@ -16,10 +16,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../http/errors.js';
-import { answer, checkKind, parseNotifyBody, requireGrant, toNotificationInput, type NotifyDeps } from '../http/notify-input.js';
-import { rateLimited } from '../http/notify-limits.js';
-import { withPolicies } from '../http/notify-policies.js';
-import { sendTransient } from './transient-emitter.js';
+import { checkKind, parseNotifyBody, requireGrant, type NotifyDeps } from '../http/notify-input.js';
+import { submitNotify } from '../http/notify-submit.js';
 
 export const COMPAT_NOTIFY_PATH = '/notify';
 export const COMPAT_DEFAULT_KIND = 'data:update';
@@ -62,17 +60,7 @@ export function compatNotifyRoute(notifyDeps: () => NotifyDeps): Router {
     const kind = sent.kind ?? COMPAT_DEFAULT_KIND;
     checkKind(kind);
     const body = renamingErrors(() => parseNotifyBody(toNotifyBody(sent, kind)));
-    const input = await withPolicies(deps.policies, toNotificationInput(deps, kind, body, grant));
-    const admission = await deps.limits?.admit(res, grant, [input]);
-    if (admission?.refusedBy) throw rateLimited(res, admission.refusedBy);
-    if (body.transient) {
-      const transient = sendTransient(deps.emitTransient, input);
-      return void res.status(transient.status).json(transient.body);
-    }
-    const result = await deps.submit(input);
-    if (!result.deduped) await deps.audit?.afterCommit(grant, [{ id: result.id, input }]);
-    const { status, body: payload } = answer(deps, kind, result);
-    res.status(status).json(payload);
+    await submitNotify(deps, res, grant, kind, body);
   });
   return router;
 }
