@@ -3,7 +3,7 @@
  * user's room, through the adapter (with Redis, every instance answers, within the
  * adapter's request timeout), and the device each named.
  */
-import { userRoom } from '../outbox/outbox-relay.js';
+import { userRoom } from '../realtime/rooms.js';
 import type { AppNamespaces } from '../realtime/app-namespaces.js';
 
 export type ConnectedDevices = (tenantId: string, userId: string) => Promise<Set<string>>;

@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'socket.io';
 import type { Principal } from '../auth/user-token.js';
-import { userRoom } from '../outbox/outbox-relay.js';
+import { userRoom } from '../realtime/rooms.js';
 import type { GatewayServer, ServerToClientEvents } from '../realtime/socket-gateway.js';
 import type { AppNamespaces } from '../realtime/app-namespaces.js';
 

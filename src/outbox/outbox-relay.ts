@@ -24,12 +24,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TimeSlice } from '../event-loop.js';
 import { MAX_RECIPIENTS } from '../http/notify-schema.js';
 import type { Logger } from '../logger.js';
-import { toNumber, toWire, type MessageRow, type WireNotification } from '../store/message-codec.js';
+import { toNumber, toWire, type WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
 import { RECIPIENT_ROWS_PER_READ, type StreamEntry } from '../store/stream-repository.js';
 import type { ConsumerLease } from '../stream/consumer-lease.js';
-import { topicRoom } from '../topics/topic-names.js';
-import { deviceRooms } from '../devices/device-targets.js';
+import { targetRooms, userRoom } from '../realtime/rooms.js';
 import { SegmentExpansion } from '../segments/segment-expansion.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
 
@@ -67,10 +66,6 @@ const recipientReads = { rows: RECIPIENT_ROWS_PER_READ, perMessage: MAX_RECIPIEN
  */
 const RECORD_EVERY_MS = 100;
 
-export const userRoom = (tenantId: string, userId: string) => `user:${tenantId}:${userId}`;
-export const tenantRoom = (tenantId: string) => `tenant:${tenantId}`;
-/** Every socket of an app's namespace (announcements with `scope: "app"`). */
-export const APP_ROOM = 'app';
 
 export class OutboxRelay {
   private readonly loop: ConsumerLoop;
@@ -200,27 +195,17 @@ export class OutboxRelay {
         }
         continue;
       }
-      const rooms = roomsOf(message, notification, byMessage.get(message.id) ?? []);
+      const rooms = targetRooms({
+        scope: message.scope,
+        tenantKey: message.tenant_id,
+        topics: notification.topics,
+        devices: notification.devices,
+        recipients: byMessage.get(message.id) ?? [],
+      });
       publications.push({ rooms, notification, tenantKey: message.tenant_id, expiresAt: toNumber(message.expires_at) });
       await slice.pause();
     }
     return publications;
-  }
-}
-
-/** The rooms of the message's namespace its recipients' sockets are in. */
-function roomsOf(message: MessageRow, notification: WireNotification, recipients: readonly string[]): string[] {
-  switch (message.scope) {
-    case 'tenant':
-      return [tenantRoom(message.tenant_id)];
-    case 'app':
-      return [APP_ROOM];
-    case 'topic':
-      return (notification.topics ?? []).map((topic) => topicRoom(message.tenant_id, topic));
-    default:
-      return notification.devices !== undefined
-        ? deviceRooms(message.tenant_id, recipients, notification.devices)
-        : recipients.map((u) => userRoom(message.tenant_id, u));
   }
 }
 

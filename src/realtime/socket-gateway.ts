@@ -21,7 +21,7 @@ import { AuthError, type Principal, type TokenVerifier } from '../auth/user-toke
 import { SOCKET_EVENT_FLOOD, SOCKET_EVENTS, SOCKETS_PER_USER, type ConnectionLimits } from '../limits/connection-limits.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { APP_ROOM, tenantRoom, userRoom } from '../outbox/outbox-relay.js';
+import { APP_ROOM, tenantRoom, userRoom } from './rooms.js';
 import type { WireNotification } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
 import type { TopicAccess } from '../topics/topic-authorizer.js';

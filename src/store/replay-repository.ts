@@ -69,35 +69,23 @@ export class ReplayRepository {
   }
 
   /** Messages of `topics` after `afterSeq`, in order; positions first (one per message), then the rows. */
-  private async topicPage(who: Principal, afterSeq: number, limit: number, topics: readonly string[]): Promise<MessageRow[]> {
-    const positions: { message_id: string }[] = await this.db('notify_topic_messages')
-      .distinct('message_id', 'seq')
-      .where('tenant_id', who.tenantId)
-      .whereIn('topic', [...topics])
-      .andWhere('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit);
-    if (positions.length === 0) return [];
-    return this.db('notify_messages as m')
-      .where('m.tenant_id', who.tenantId)
-      .whereIn('m.id', positions.map((p) => p.message_id))
-      .select(MESSAGE_COLUMNS.map((c) => `m.${c}`));
+  private topicPage(who: Principal, afterSeq: number, limit: number, topics: readonly string[]): Promise<MessageRow[]> {
+    return this.rowsAt(who, positionsAfter(this.db('notify_topic_messages'), afterSeq, limit).where('tenant_id', who.tenantId).whereIn('topic', [...topics]));
   }
 
   /** Messages of the segments `who` is a member of now, after `afterSeq`, in order; positions first, then the rows. */
-  private async segmentPage(who: Principal, afterSeq: number, limit: number): Promise<MessageRow[]> {
+  private segmentPage(who: Principal, afterSeq: number, limit: number): Promise<MessageRow[]> {
     const memberOf = this.db('notify_segment_members').where({ tenant_id: who.tenantId, user_id: who.userId }).select('segment');
-    const positions: { message_id: string }[] = await this.db('notify_segment_messages')
-      .distinct('message_id', 'seq')
-      .where('tenant_id', who.tenantId)
-      .whereIn('segment', memberOf)
-      .andWhere('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit);
-    if (positions.length === 0) return [];
+    return this.rowsAt(who, positionsAfter(this.db('notify_segment_messages'), afterSeq, limit).where('tenant_id', who.tenantId).whereIn('segment', memberOf));
+  }
+
+  /** The tenant's messages at the positions `positions` finds (a message listed at several positions of it comes once). */
+  private async rowsAt(who: Principal, positions: Knex.QueryBuilder): Promise<MessageRow[]> {
+    const found: { message_id: string }[] = await positions;
+    if (found.length === 0) return [];
     return this.db('notify_messages as m')
       .where('m.tenant_id', who.tenantId)
-      .whereIn('m.id', positions.map((p) => p.message_id))
+      .whereIn('m.id', found.map((p) => p.message_id))
       .select(MESSAGE_COLUMNS.map((c) => `m.${c}`));
   }
 
@@ -121,4 +109,9 @@ export class ReplayRepository {
     const row = (await this.db('notify_messages').max({ top: 'seq' }).first()) as { top: number | string | null } | undefined;
     return toNumber(row?.top) ?? 0;
   }
+}
+
+/** Positions of a per-target position table (topics, segments) after `afterSeq`, one row per message, in order. */
+function positionsAfter(table: Knex.QueryBuilder, afterSeq: number, limit: number): Knex.QueryBuilder {
+  return table.distinct('message_id', 'seq').andWhere('seq', '>', afterSeq).orderBy('seq').limit(limit);
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createNotificationClient, type NotificationClient } from '../../src/client/index.js';
 import type { CursorStorage, DeliveryMeta, Notification, TransportName } from '../../src/client/types.js';
 import type { NotificationInput } from '../../src/outbox/notification-writer.js';
-import { userRoom } from '../../src/outbox/outbox-relay.js';
+import { userRoom } from '../../src/realtime/rooms.js';
 import type { WireNotification } from '../../src/store/message-codec.js';
 import { Conditions } from '../support/conditions.js';
 import { deferred, type Deferred } from '../support/deferred.js';
