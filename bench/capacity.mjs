@@ -49,7 +49,7 @@
  *              run, --inputs FILE takes them from an earlier run's JSON.
  * The model (sizing for --users, default 100,000 and 1,000,000, under ASSUMPTIONS below)
  * is printed from whatever figures this run (or --inputs) has; docs/capacity.md does its
- * arithmetic by hand. A full run takes about 15 minutes on a shared 2-core box.
+ * arithmetic by hand. A full run takes 8-15 minutes on a shared 2-core box.
  * --smoke shrinks every number (seconds per phase) to try the script itself. Other flags:
  * --cost-concurrency (64), --check-broadcasts (per user-minute, 1), --users LIST,
  * --shared-redis, --out DIR.
