@@ -5,8 +5,9 @@
  * - One tick per PRESENCE_INTERVAL_MS (default 1 s) on each instance reads the counts of
  *   every topic a local socket watches (one read per topic, however many watch it) and
  *   emits to that topic's local watcher room only when the counts changed since the
- *   last emit. Ticks never overlap, so a watcher gets at most one update per topic per
- *   interval.
+ *   last emit. Ticks never overlap, and a change read less than an interval after the
+ *   last one sent waits for the rest of it, so a watcher gets at most one update per
+ *   topic per interval.
  * - A new watcher gets the current counts at the next tick even when nothing changed
  *   (alone, not the whole room).
  * - Emits go to this instance's sockets only (`local`): every instance computes the
@@ -30,6 +31,11 @@ interface Watched {
   /** Sockets that have not been sent this topic's counts yet. */
   fresh: Set<Socket>;
   last: PresenceCounts | null;
+  /** When the room was last sent a change (epoch ms). */
+  sentAt: number;
+  /** A change that came too soon after the last one, sent when the interval is over. */
+  due: PresenceCounts | null;
+  dueTimer: NodeJS.Timeout | undefined;
 }
 
 export class PresenceWatchers {
@@ -52,12 +58,13 @@ export class PresenceWatchers {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    for (const entry of this.watched.values()) clearTimeout(entry.dueTimer);
   }
 
   watch(socket: Socket, tenantId: string, topic: string): void {
     const key = `${tenantId}\u0000${topic}`;
     let entry = this.watched.get(key);
-    if (!entry) this.watched.set(key, (entry = { tenantId, topic, watchers: new Set(), fresh: new Set(), last: null }));
+    if (!entry) this.watched.set(key, (entry = { tenantId, topic, watchers: new Set(), fresh: new Set(), last: null, sentAt: 0, due: null, dueTimer: undefined }));
     if (entry.watchers.has(socket)) return;
     entry.watchers.add(socket);
     entry.fresh.add(socket);
@@ -71,7 +78,10 @@ export class PresenceWatchers {
     entry.watchers.delete(socket);
     entry.fresh.delete(socket);
     socket.leave(presenceRoom(tenantId, topic));
-    if (entry.watchers.size === 0) this.watched.delete(key);
+    if (entry.watchers.size === 0) {
+      clearTimeout(entry.dueTimer);
+      this.watched.delete(key);
+    }
   }
 
   /** Watching sockets, summed over topics (a metric). */
@@ -107,14 +117,32 @@ export class PresenceWatchers {
   }
 
   private publish(entry: Watched, counts: PresenceCounts): void {
-    const update: PresenceUpdate = { topic: entry.topic, ...counts };
     const changed = entry.last === null || entry.last.connections !== counts.connections || entry.last.users !== counts.users;
-    if (changed) {
-      this.namespaceOf(entry.tenantId)?.local.to(presenceRoom(entry.tenantId, entry.topic)).emit(PRESENCE_EVENT, update);
-      entry.last = counts;
+    entry.due = null;
+    // Ticks are an interval apart, but their reads are not equally fast: a change right
+    // after a slow tick's waits for the rest of the interval (at most one per interval).
+    const wait = entry.sentAt + this.intervalMs - Date.now();
+    if (changed && wait <= 0) {
+      this.sendChange(entry, counts);
     } else {
+      if (changed) {
+        entry.due = counts;
+        entry.dueTimer ??= setTimeout(() => {
+          entry.dueTimer = undefined;
+          if (entry.due && entry.watchers.size > 0) this.sendChange(entry, entry.due);
+        }, wait).unref();
+      }
+      const update: PresenceUpdate = { topic: entry.topic, ...counts };
       for (const socket of entry.fresh) if (entry.watchers.has(socket)) socket.emit(PRESENCE_EVENT, update);
     }
     entry.fresh.clear();
+  }
+
+  private sendChange(entry: Watched, counts: PresenceCounts): void {
+    const update: PresenceUpdate = { topic: entry.topic, ...counts };
+    this.namespaceOf(entry.tenantId)?.local.to(presenceRoom(entry.tenantId, entry.topic)).emit(PRESENCE_EVENT, update);
+    entry.last = counts;
+    entry.sentAt = Date.now();
+    entry.due = null;
   }
 }
