@@ -37,7 +37,11 @@ import { join } from 'node:path';
 
 const here = import.meta.dirname;
 
-/** Gateway variables copied from the pm2 CLI's environment (see src/config/config.ts). */
+/**
+ * Gateway variables copied from the pm2 CLI's environment: every setting of
+ * src/config/config.ts but PORT (per instance) and NODE_ENV (env_production);
+ * test/deploy/ecosystem.test.ts fails when one is missing.
+ */
 const PASSTHROUGH = [
   'DATABASE_URL',
   'REDIS_URL',
@@ -68,6 +72,51 @@ const PASSTHROUGH = [
   'METRIC_KIND_LIMIT',
   'AUDIT_KINDS',
   'AUDIT_RETENTION_DAYS',
+  'WRITE_BATCHING',
+  'WRITE_BATCH_MAX',
+  'SOCKET_MAX_BUFFERED_BYTES',
+  'CORS_ORIGINS',
+  'HTTP_HEADERS_TIMEOUT_MS',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  'FANOUT_PER_REQUEST',
+  'FANOUT_PER_SECOND',
+  'CONNECT_RATE_PER_IP',
+  'CONNECT_RATE_WINDOW_SECONDS',
+  'MAX_SOCKETS_PER_USER',
+  'MAX_STREAMS_PER_USER',
+  'SOCKET_EVENTS_PER_SECOND',
+  'SOCKET_EVENTS_BURST',
+  'POLICY_CACHE_ENTRIES',
+  'POLICY_CACHE_TTL_SECONDS',
+  'MAX_TOPICS_PER_SOCKET',
+  'SUBSCRIBE_CHECK_URL',
+  'SUBSCRIBE_CHECK_TIMEOUT_MS',
+  'SUBSCRIBE_CHECK_CACHE_SECONDS',
+  'SUBSCRIBE_CHECK_CACHE_ENTRIES',
+  'PRESENCE_TTL_SECONDS',
+  'PRESENCE_INTERVAL_MS',
+  'DELIVERY_WORKER',
+  'DELIVERY_CONCURRENCY',
+  'DELIVERY_CLAIM_BATCH',
+  'DELIVERY_POLL_MS',
+  'DELIVERY_MAX_ATTEMPTS',
+  'DELIVERY_BACKOFF_BASE_MS',
+  'DELIVERY_BACKOFF_CAP_MS',
+  'DELIVERY_VISIBILITY_TIMEOUT_MS',
+  'ALLOW_PRIVATE_WEBHOOKS',
+  'WEBHOOK_TIMEOUT_MS',
+  'WECOM_ROBOT_LIMIT',
+  'WECOM_ROBOT_WINDOW_MS',
+  'EMAIL_LIMIT_PER_RECIPIENT',
+  'WEBPUSH_LIMIT_PER_RECIPIENT',
+  'RECIPIENT_LIMIT_WINDOW_SECONDS',
+  'SMTP_URL',
+  'EMAIL_FROM',
+  'SMTP_TIMEOUT_MS',
+  'VAPID_PUBLIC_KEY',
+  'VAPID_PRIVATE_KEY',
+  'VAPID_SUBJECT',
 ];
 
 function intFromEnv(name, fallback, min, max) {
