@@ -240,7 +240,7 @@ export function machineBusySeconds() {
 }
 
 /** Asks the kernel for a free port; the tiny race until the gateway binds it is accepted. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

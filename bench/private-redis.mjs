@@ -6,7 +6,7 @@
  * cleanup.mjs task: the caller stops it, and cleanup.mjs SIGKILLs it at exit otherwise.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './gateways.mjs';
 import Redis from 'ioredis';
 import { trackChild } from './cleanup.mjs';
 
@@ -57,13 +57,3 @@ async function ping(url) {
   }
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}

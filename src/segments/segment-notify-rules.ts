@@ -5,16 +5,10 @@
  * - never `transient: true`: members are found by the relay when it emits a stored
  *   message, and a transient one is never stored (send transient ones to user ids).
  */
-interface SegmentTargetFields {
+import type { TargetFields } from '../topics/topic-notify-rules.js';
+
+interface SegmentTargetFields extends TargetFields {
   segments?: unknown;
-  userId?: unknown;
-  userIds?: unknown;
-  scope?: string | undefined;
-  topics?: unknown;
-  transient?: boolean | undefined;
-  channels?: unknown;
-  link?: unknown;
-  digestKey?: unknown;
   devices?: unknown;
 }
 

@@ -5,7 +5,8 @@
  * - a transient notification is never stored, so nothing that needs storage applies:
  *   no dedupe key, ttl, channels.
  */
-interface TargetFields {
+/** The notify body's fields the target rules read. */
+export interface TargetFields {
   userId?: unknown;
   userIds?: unknown;
   scope?: string | undefined;

@@ -14,41 +14,25 @@ import type { NotificationInput } from '../../src/outbox/notification-writer.js'
 import { userRoom } from '../../src/realtime/rooms.js';
 import type { WireNotification } from '../../src/store/message-codec.js';
 import { Conditions } from '../support/conditions.js';
-import { deferred, type Deferred } from '../support/deferred.js';
+import { RelayParking } from '../support/relay-parking.js';
 import { API_KEY, notifyUser, postNotify, uniqueUser, userToken } from '../support/harness.js';
 import { useGateway } from '../support/gateway-suite.js';
 import type { TestClient } from '../support/test-client.js';
 
-/** While set, the relay parks on the batch it has just read. */
-let parking: { reached: Deferred; release: Deferred } | null = null;
+/** The relay parks on the batch it has just read while a test asks it to. */
+const parking = new RelayParking();
 
 const suite = useGateway(
   { RELAY_BATCH_SIZE: '100', NOTIFY_RATE_PER_KEY: '0', NOTIFY_RECIPIENTS_PER_KEY: '0' },
   {
     hooks: {
       relay: {
-        async beforeEmit() {
-          const park = parking;
-          if (!park) return;
-          park.reached.resolve();
-          await park.release.promise;
-        },
+        beforeEmit: parking.beforeEmit,
       },
     },
   },
 );
 
-function parkRelay() {
-  const park = { reached: deferred(), release: deferred() };
-  parking = park;
-  return {
-    reached: park.reached.promise,
-    release() {
-      parking = null;
-      park.release.resolve();
-    },
-  };
-}
 
 /** Low-priority notifications for `userId` through the batch endpoint, 500 per request, in order. */
 async function postLows(userId: string, count: number, label: string): Promise<string[]> {
@@ -140,7 +124,7 @@ describe.each<TransportName>(['websocket', 'long-polling'])('urgent out of band,
       // 1. Live: 600 lows, the relay parked on the first of them; then an urgent one. (Fewer
       //    than the 1,000 packets a socket may have queued before the slow-consumer guard
       //    drops it: released at once, the backlog must not cost a reconnect here.)
-      let park = parkRelay();
+      let park = parking.park();
       const lows = await postLows(user, 600, 'backlog');
       await park.reached;
       const first = await urgent(user, 'urgent 1');
@@ -163,7 +147,7 @@ describe.each<TransportName>(['websocket', 'long-polling'])('urgent out of band,
       expect(sdk.synced()).toBe(1); // all live on one connection (acks of hundreds of ids fit the 16 KB packet limit)
 
       // 2. Reconnect while the relay is parked again: replay (from the store) covers it all.
-      park = parkRelay();
+      park = parking.park();
       const lows2 = await postLows(user, 300, 'before reconnect');
       await park.reached;
       const second = await urgent(user, 'urgent 2');
@@ -184,7 +168,7 @@ describe.each<TransportName>(['websocket', 'long-polling'])('urgent out of band,
 
       // 3. Reload between the two copies: a new client on the same storage replays the gap
       //    and still does not hand the urgent one to the app a second time.
-      park = parkRelay();
+      park = parking.park();
       const lows3 = await postLows(user, 50, 'before reload');
       await park.reached;
       const third = await urgent(user, 'urgent 3');
@@ -202,8 +186,7 @@ describe.each<TransportName>(['websocket', 'long-polling'])('urgent out of band,
         reloaded.client.close();
       }
     } finally {
-      parking?.release.resolve();
-      parking = null;
+      parking.releaseAll();
       sdk.client.close();
     }
   });
@@ -213,7 +196,7 @@ describe('urgent out of band, other shapes', () => {
   it('a tenant broadcast goes to every socket of the tenant at once', async () => {
     const tenant = `oob-${uniqueUser('t')}`;
     const sessions = [await rawSession('a', tenant), await rawSession('b', tenant)];
-    const park = parkRelay();
+    const park = parking.park();
     try {
       const low = await postNotify(suite.gw.url, 'test:backlog', { tenantId: tenant, scope: 'tenant', title: 'low', priority: 'low' });
       await park.reached;

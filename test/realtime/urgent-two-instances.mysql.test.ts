@@ -5,25 +5,16 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { WireNotification } from '../../src/store/message-codec.js';
-import { deferred, type Deferred } from '../support/deferred.js';
+import { RelayParking } from '../support/relay-parking.js';
 import { createTestBed, notifyUser, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
 
 let bed: TestBed;
 let a: RunningGateway;
 let b: RunningGateway;
-let parking: { reached: Deferred; release: Deferred } | null = null;
+const parking = new RelayParking();
 
-const hooks = {
-  relay: {
-    async beforeEmit() {
-      const park = parking;
-      if (!park) return;
-      park.reached.resolve();
-      await park.release.promise;
-    },
-  },
-};
+const hooks = { relay: { beforeEmit: parking.beforeEmit } };
 
 beforeAll(async () => {
   bed = await createTestBed();
@@ -31,7 +22,7 @@ beforeAll(async () => {
   b = await bed.start({}, { hooks });
 });
 afterAll(async () => {
-  parking?.release.resolve();
+  parking.releaseAll();
   await bed.stopAll();
 });
 
@@ -39,21 +30,18 @@ it('an urgent notification POSTed to A reaches a socket on B at once, ahead of t
   const user = uniqueUser();
   const onB = await TestClient.connect(b.url, { token: userToken(user) });
   const early = new Promise<WireNotification>((resolve) => onB.socket.once('notification:out-of-band', resolve));
-  const park = { reached: deferred(), release: deferred() };
-  parking = park;
+  const park = parking.park();
   try {
     const low = await notifyUser(a.url, user, 'low', { priority: 'low' });
-    await park.reached.promise;
+    await park.reached;
     const urgent = await notifyUser(a.url, user, 'urgent', { priority: 'urgent' });
     expect(await early).toMatchObject({ id: urgent, priority: 'urgent' });
     expect(onB.ids).toEqual([]);
-    parking = null;
-    park.release.resolve();
+    park.release();
     await onB.waitForIds([low, urgent]);
     expect(onB.ids).toEqual([low, urgent]);
   } finally {
-    parking = null;
-    park.release.resolve();
+    park.release();
     onB.close();
   }
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Publication } from '../../src/outbox/outbox-relay.js';
 import { MEMBERS_PER_EMIT } from '../../src/segments/segment-expansion.js';
 import { api } from '../support/admin-api.js';
-import { deferred, type Deferred } from '../support/deferred.js';
+import { RelayParking } from '../support/relay-parking.js';
 import { useGateway } from '../support/gateway-suite.js';
 import { ACME_KEY, API_KEY, notifyUser, postNotify, signToken, uniqueUser, userToken } from '../support/harness.js';
 import { flushWith, type TestClient } from '../support/test-client.js';
@@ -17,8 +17,8 @@ import { Conditions } from '../support/conditions.js';
 
 const CRM_KEY = 'test-key-app-crm-any-tenant';
 
-/** While set, the relay parks on the batch it has just read. */
-let parking: { reached: Deferred; release: Deferred } | null = null;
+/** The relay parks on the batch it has just read while a test asks it to. */
+const parking = new RelayParking();
 /** Every publication the relay emitted, for the tests that count emits. */
 const published: Publication[] = [];
 const emitted = new Conditions(() => `${published.length} publications`);
@@ -28,13 +28,7 @@ const suite = useGateway(
   {
     hooks: {
       relay: {
-        async beforeEmit() {
-          const park = parking;
-          if (park) {
-            park.reached.resolve();
-            await park.release.promise;
-          }
-        },
+        beforeEmit: parking.beforeEmit,
         async afterEmit(batch) {
           published.push(...batch);
           emitted.changed();
@@ -44,17 +38,6 @@ const suite = useGateway(
   },
 );
 
-function parkRelay() {
-  const park = { reached: deferred(), release: deferred() };
-  parking = park;
-  return {
-    reached: park.reached.promise,
-    release() {
-      parking = null;
-      park.release.resolve();
-    },
-  };
-}
 
 const segmentName = (label = 'seg') => uniqueUser(label);
 
@@ -208,7 +191,7 @@ describe('segment notifications are expanded at delivery', () => {
       before: await suite.connect(suite.gw.url, { token: userToken(before) }),
       after: await suite.connect(suite.gw.url, { token: userToken(after) }),
     };
-    const park = parkRelay();
+    const park = parking.park();
     try {
       await notifyUser(suite.gw.url, marker, 'holds the relay');
       await park.reached;

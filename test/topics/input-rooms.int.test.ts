@@ -10,42 +10,26 @@ import { createNotificationClient, memoryStorage } from '../../src/client/index.
 import type { Notification, TopicDeliveryMeta } from '../../src/client/types.js';
 import type { WireNotification } from '../../src/store/message-codec.js';
 import { Conditions } from '../support/conditions.js';
-import { deferred, type Deferred } from '../support/deferred.js';
+import { RelayParking } from '../support/relay-parking.js';
 import { useGateway } from '../support/gateway-suite.js';
 import { notifyUser, postNotify, signToken, uniqueUser, userToken } from '../support/harness.js';
 import { flushWith } from '../support/test-client.js';
 import { subscribe } from '../support/topic-client.js';
 
-/** While set, the relay parks on the batch it has just read. */
-let parking: { reached: Deferred; release: Deferred } | null = null;
+/** The relay parks on the batch it has just read while a test asks it to. */
+const parking = new RelayParking();
 
 const suite = useGateway(
   { CONNECT_RATE_PER_IP: '0' },
   {
     hooks: {
       relay: {
-        async beforeEmit() {
-          const park = parking;
-          if (!park) return;
-          park.reached.resolve();
-          await park.release.promise;
-        },
+        beforeEmit: parking.beforeEmit,
       },
     },
   },
 );
 
-function parkRelay() {
-  const park = { reached: deferred(), release: deferred() };
-  parking = park;
-  return {
-    reached: park.reached.promise,
-    release() {
-      parking = null;
-      park.release.resolve();
-    },
-  };
-}
 
 describe('urgent topic messages go out of band too', () => {
   it('a holder gets it while the relay is parked; the SDK delivers it once and moves its position only in order', async () => {
@@ -73,7 +57,7 @@ describe('urgent topic messages go out of band too', () => {
     const sdkSeen = new Conditions(() => JSON.stringify(onTopic.map(([n, m]) => [n.id, m.outOfBand])));
     client.on('synced', () => (synced++, sdkSeen.changed()));
     client.onTopic(topic, (n, meta) => (onTopic.push([n, meta]), sdkSeen.changed()));
-    const park = parkRelay();
+    const park = parking.park();
     try {
       await sdkSeen.waitFor(() => synced > 0, 'the SDK synced');
       expect(await client.subscribe([topic])).toEqual({ granted: [topic], denied: [] });
