@@ -59,7 +59,9 @@ import { AppNamespaces } from './realtime/app-namespaces.js';
 import { createStore, type Store } from './store/store.js';
 import type { ConsumerLease } from './stream/consumer-lease.js';
 import { LocalLease } from './stream/local-lease.js';
-import { MysqlLease } from './stream/mysql-lease.js';
+import { leasesInUse, MysqlLease } from './stream/mysql-lease.js';
+import { settleStreamLayout } from './stream/stream-layout.js';
+import { consumerName, partitionsOf, type StreamLayoutChanged } from './stream/stream-partitions.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -68,6 +70,11 @@ export interface GatewayOptions {
   hooks?: { writer?: WriterHooks; relay?: RelayHooks; replay?: ReplayHooks };
   /** Serve on a host's HTTP server instead of one of our own (embed.ts); unset: standalone. */
   host?: GatewayHost;
+  /**
+   * Another process moved the stream to another partition count: this one's writes now
+   * fail (503) until it restarts. Standalone, main.ts exits so the supervisor restarts it.
+   */
+  onStreamLayoutChanged?: (change: StreamLayoutChanged) => void;
 }
 
 export interface GatewayHost {
@@ -80,9 +87,15 @@ export interface Gateway {
   readonly config: Config;
   readonly store: Store;
   readonly io: GatewayServer;
+  /** The relay of partition 0 (the only one without STREAM_PARTITIONS). */
   readonly relay: OutboxRelay;
+  /** Partition 0's relay lease. */
   readonly lease: ConsumerLease;
+  /** The planner of partition 0. */
   readonly planner: DeliveryPlanner;
+  /** One relay and one planner per stream partition, partition p at index p. */
+  readonly relays: readonly OutboxRelay[];
+  readonly planners: readonly DeliveryPlanner[];
   readonly worker: DeliveryWorker | null;
   readonly metrics: Metrics;
   readonly writer: NotificationWriter;
@@ -110,17 +123,26 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS,
   });
   await store.migrate();
+  const partitions = partitionsOf(
+    await settleStreamLayout(
+      store,
+      config.STREAM_PARTITIONS,
+      store.dialect.name === 'mysql' ? (consumers) => leasesInUse(config.DATABASE_URL, store.identity, consumers) : async () => [],
+      logger,
+    ),
+  );
 
   // REDIS_URL or REDIS_CLUSTER_NODES (src/redis/redis-client.ts); neither: one process.
   const redisTarget = redisTargetOf(config);
   const fanout = createFanout(redisTarget, config.REDIS_KEY_PREFIX, logger);
   const leaseFor = (consumer: string): ConsumerLease =>
     store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger, consumer) : new LocalLease();
-  const lease = leaseFor('realtime');
+  const relayLeases = partitions.map((p) => leaseFor(consumerName('realtime', p.index)));
+  const lease = relayLeases[0]!;
   const metrics = createMetrics({
     defaultMetrics: options.defaultMetrics ?? true,
-    isRelayLeader: () => lease.isHeld(),
-    outboxState: () => store.stream.backlog('realtime'),
+    isRelayLeader: () => relayLeases.some((l) => l.isHeld()),
+    outboxState: () => store.stream.backlog('realtime', partitions.length),
     deliveryQueue: () => store.deliveries.stats(),
     kindLabels: { registered: config.METRIC_KINDS, limit: config.METRIC_KIND_LIMIT },
   });
@@ -152,20 +174,24 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   // To this instance's sockets; to the other instances' as one message per batch (relay-emits.ts).
   const relayEmits = new RelayEmits(namespaces, fanout);
-  const relay = new OutboxRelay(
-    store,
-    lease,
-    {
-      emit: (publication) => {
-        relayEmits.emit(publication);
-        metrics.published.inc({ kind: publication.notification.kind });
-      },
-      emitted: (published) => relayEmits.emitted(published),
-    },
-    { batchSize: config.RELAY_BATCH_SIZE, pollMs: config.RELAY_POLL_MS, leaseRetryMs: config.RELAY_LEASE_RETRY_MS },
-    logger,
-    options.hooks?.relay,
+  const relays = partitions.map(
+    (p) =>
+      new OutboxRelay(
+        store,
+        relayLeases[p.index]!,
+        {
+          emit: (publication) => {
+            relayEmits.emit(publication);
+            metrics.published.inc({ kind: publication.notification.kind });
+          },
+          emitted: (published) => relayEmits.emitted(published),
+        },
+        { batchSize: config.RELAY_BATCH_SIZE, pollMs: config.RELAY_POLL_MS, leaseRetryMs: config.RELAY_LEASE_RETRY_MS, partition: p.index },
+        logger,
+        options.hooks?.relay,
+      ),
   );
+  const relay = relays[0]!;
 
   // External channels: the planner (one leader) queues deliveries, workers on every instance send them.
   const limitsRedis = redisTarget ? createRedisClient(redisTarget, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
@@ -191,35 +217,42 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         { limits: recipientLimits, policies },
       )
     : null;
-  const planner = new DeliveryPlanner(
-    store,
-    policies,
-    leaseFor('deliveries'),
-    {
-      batchSize: config.RELAY_BATCH_SIZE,
-      pollMs: config.RELAY_POLL_MS,
-      leaseRetryMs: config.RELAY_LEASE_RETRY_MS,
-      maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
-    },
-    logger,
-    () => {
-      // Workers on every instance share the queue: wake them all, not only this one's.
-      worker?.wake();
-      fanout.announceDeliveries();
-    },
+  const planners = partitions.map(
+    (p) =>
+      new DeliveryPlanner(
+        store,
+        policies,
+        leaseFor(consumerName('deliveries', p.index)),
+        {
+          batchSize: config.RELAY_BATCH_SIZE,
+          pollMs: config.RELAY_POLL_MS,
+          leaseRetryMs: config.RELAY_LEASE_RETRY_MS,
+          maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+          partition: p.index,
+        },
+        logger,
+        () => {
+          // Workers on every instance share the queue: wake them all, not only this one's.
+          worker?.wake();
+          fanout.announceDeliveries();
+        },
+      ),
   );
+  const planner = planners[0]!;
   // Fires on every instance after the relay published; SSE streams listen to re-read the store.
   const streamAdvanced = new EventEmitter();
   streamAdvanced.setMaxListeners(0);
-  relay.onBatchPublished(() => {
-    streamAdvanced.emit('advance');
-    fanout.announceAdvance();
-  });
+  for (const r of relays) {
+    r.onBatchPublished(() => {
+      streamAdvanced.emit('advance');
+      fanout.announceAdvance();
+    });
+  }
   let outageHandling: OutageHandling | null = null;
   fanout.attach(io, {
     onWake: () => {
-      relay.wake();
-      planner.wake();
+      for (const r of relays) r.wake();
+      for (const p of planners) p.wake();
     },
     onDeliveries: () => worker?.wake(),
     onAdvance: () => streamAdvanced.emit('advance'),
@@ -245,26 +278,40 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           metrics.outOfBand.inc({ kind: notification.kind });
         }
       }
-      relay.wake();
-      planner.wake();
+      // The relay and planner of the partition written to (a write is of one partition).
+      const first = committed.notifications[0];
+      const p = first ? writer.partitionOf(first.input.tenantId).index : 0;
+      relays[p]!.wake();
+      planners[p]!.wake();
       fanout.wakeOthers();
     },
     options.hooks?.writer,
+    {
+      partitions: partitions.length,
+      onLayoutChanged: (change) => {
+        logger.error({ had: change.had, now: change.now }, 'the stream layout changed under this process: writes fail until it restarts');
+        options.onStreamLayoutChanged?.(change);
+      },
+    },
   );
-  const batcher = new WriteBatcher(writer, {
+  // One batcher per partition: transactions of different partitions lock different rows.
+  const batchers = partitions.map(() => new WriteBatcher(writer, {
     maxItems: config.WRITE_BATCH_MAX,
     // On SQLite a transaction holds the event loop: a smaller bound (sqlite-write.ts).
     maxRows: Math.min(20 * config.WRITE_BATCH_MAX, store.dialect.writeRowBudget ?? Infinity),
     // SQLite has one connection; on MySQL a second transaction is built and sent while
     // the first holds the sequence lock (order within a batch request: see the batcher).
     maxInFlight: store.dialect.name === 'sqlite' ? 1 : 2,
-  }, (size) => metrics.writeBatchSize.observe(size));
+  }, (size) => metrics.writeBatchSize.observe(size)));
   const notifyDeps: NotifyDeps = {
-    submit: config.WRITE_BATCHING ? (input, group) => batcher.submit(input, group) : (input) => writer.write(input),
+    submit: config.WRITE_BATCHING
+      ? (input, group) => batchers[writer.partitionOf(input.tenantId).index]!.submit(input, group)
+      : (input) => writer.write(input),
     checkApiKey,
     metrics,
     limits: await createNotifyLimiter(config, metrics, logger),
     fanoutPerRequest: config.FANOUT_PER_REQUEST,
+    streamPartitions: partitions.length,
     emitTransient: topics.emitTransient,
     policies,
     ...(config.AUDIT_KINDS.length > 0 && { audit: createNotifyAudit(auditedKinds(config.AUDIT_KINDS), store.audit, logger) }),
@@ -365,9 +412,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   function start(): void {
     if (started || draining) return;
     started = true;
-    relay.start();
+    for (const r of relays) r.start();
     topics.start();
-    planner.start();
+    for (const p of planners) p.start();
     worker?.start();
     stopGuard ??= startSlowConsumerGuard(
       io,
@@ -394,6 +441,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     relay,
     lease,
     planner,
+    relays,
+    planners,
     worker,
     metrics,
     writer,
@@ -416,8 +465,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       draining = true;
       stopSweeper?.();
       stopGuard?.();
-      await relay.stop();
-      await planner.stop();
+      await Promise.all(relays.map((r) => r.stop()));
+      await Promise.all(planners.map((p) => p.stop()));
       await worker?.stop();
       streams.closeAll();
       await sockets.close();

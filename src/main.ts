@@ -37,7 +37,12 @@ async function main(): Promise<void> {
   const starting =
     dependencies.length > 0 && effective.PORT !== 0 ? await startStartingServer(effective.PORT, effective.HOST, dependencies) : null;
   await waitForDependencies(dependencies, logger, { onWaiting: (waiting) => starting?.waitingFor(waiting) });
-  const gateway = await createGateway(effective, { logger });
+  let shutdown: (signal: string, exitCode?: number) => Promise<void> = async () => process.exit(1);
+  const gateway = await createGateway(effective, {
+    logger,
+    // Its writes fail until it restarts with the new layout: exit, and the supervisor (pm2) restarts it.
+    onStreamLayoutChanged: () => void shutdown('stream layout changed', 1),
+  });
   await starting?.close();
   const port = await gateway.listen();
   logger.info(
@@ -49,7 +54,7 @@ async function main(): Promise<void> {
   process.send?.('ready');
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  shutdown = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
     await gateway.close();
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -3,6 +3,7 @@
  * deep-frozen object. Malformed values fail fast at start; nothing is read from
  * `process.env` anywhere else.
  */
+import { MAX_STREAM_PARTITIONS } from '../stream/stream-partitions.js';
 import { z } from 'zod';
 import { APP_ID, DEFAULT_APP } from '../apps/app-scope.js';
 
@@ -140,6 +141,12 @@ const envSchema = z
     RELAY_POLL_MS: intFromEnv(10, 60_000).default(500),
     /** Outbox rows emitted per relay batch. @default 500 */
     RELAY_BATCH_SIZE: intFromEnv(1, 5000).default(500),
+    /**
+     * Partitions of the stream: a tenant's writes lock its partition's sequence row only,
+     * and each partition has its own relay and planner (leases spread over instances).
+     * Changing it means stopping every instance first (src/stream/stream-layout.ts). @default 1
+     */
+    STREAM_PARTITIONS: intFromEnv(1, MAX_STREAM_PARTITIONS).default(1),
     /** How often a follower tries to take the relay lease. @default 1000 */
     RELAY_LEASE_RETRY_MS: intFromEnv(50, 60_000).default(1000),
     /** Notifications per replay query page. @default 200 */

@@ -36,10 +36,13 @@ import type { Priority } from '../client/types.js';
 import { decide, inputsFor, type PolicySnapshot, type PolicySource } from '../policy/policy.js';
 import { TimeSlice } from '../event-loop.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
+import { consumerName } from '../stream/stream-partitions.js';
 
 export interface PlannerOptions extends ConsumerLoopOptions {
   batchSize: number;
   maxAttempts: number;
+  /** The stream partition this planner plans (stream/stream-partitions.ts); 0 when unset. */
+  partition?: number;
 }
 
 /** Delivery rows one planning step commits at most, beyond one notification's own. */
@@ -48,6 +51,8 @@ export const PLAN_ROWS_PER_STEP = 2_000;
 export class DeliveryPlanner {
   private readonly loop: ConsumerLoop;
   private position = 0;
+  private readonly partition: number;
+  private readonly cursorName: string;
 
   constructor(
     private readonly store: Store,
@@ -58,12 +63,14 @@ export class DeliveryPlanner {
     /** Called after a batch that queued deliveries: wakes this instance's worker. */
     private readonly onPlanned: () => void,
   ) {
+    this.partition = options.partition ?? 0;
+    this.cursorName = consumerName('deliveries', this.partition);
     this.loop = new ConsumerLoop(
       lease,
       {
-        name: 'deliveries',
+        name: this.cursorName,
         onNewTerm: async () => {
-          this.position = await this.store.stream.cursor('deliveries');
+          this.position = await this.store.stream.cursor(this.cursorName);
         },
         step: () => this.planOnce(),
       },
@@ -89,17 +96,17 @@ export class DeliveryPlanner {
   }
 
   private async planOnce(): Promise<number> {
-    const work = await this.store.stream.readDeliveryWork(this.position, this.options.batchSize);
+    const work = await this.store.stream.readDeliveryWork(this.position, this.options.batchSize, this.partition);
     if (work.length === 0 || !this.loop.isLeader()) return 0;
     const { rows, planned } = await this.plan(work);
     const to = work[planned - 1]!.position;
-    if (!(await this.store.deliveries.commitPlan('deliveries', this.position, to, rows))) {
+    if (!(await this.store.deliveries.commitPlan(this.cursorName, this.position, to, rows))) {
       // Another planner recorded these positions (a lease handover): continue from its cursor.
-      this.position = await this.store.stream.cursor('deliveries');
+      this.position = await this.store.stream.cursor(this.cursorName);
       return planned;
     }
     this.position = to;
-    await this.store.stream.prune();
+    await this.store.stream.prune(this.partition);
     if (rows.some((r) => r.status === 'pending')) this.onPlanned();
     return planned;
   }

@@ -28,6 +28,8 @@ export interface NotifyDeps {
   fanoutPerRequest?: number;
   /** `transient: true`: emits live to every instance, stores nothing (topics/transient-emitter.ts); unset: refused. */
   emitTransient?: TransientEmitter;
+  /** STREAM_PARTITIONS in effect; above 1, `scope: "app"` is refused (see toNotificationInput). */
+  streamPartitions?: number;
 }
 
 export function requireGrant(deps: NotifyDeps, presented: string | undefined): ApiKeyGrant {
@@ -61,6 +63,14 @@ export function toNotificationInput(deps: NotifyDeps, kind: string, body: Notify
   if (body.scope === 'app' && grant.tenantId !== null) {
     deps.metrics.authFailures.inc({ reason: 'tenant_mismatch' });
     throw new HttpError('FORBIDDEN_TENANT', `this API key may only notify tenant "${grant.tenantId}", not the whole app`);
+  }
+  // An announcement to every tenant of the app is ordered against each tenant's own
+  // notifications by its one position; tenants in other partitions count other positions,
+  // so replay could skip it there. Refused rather than delivered out of order.
+  if (body.scope === 'app' && (deps.streamPartitions ?? 1) > 1) {
+    throw new HttpError('VALIDATION_FAILED', 'scope "app" is not available with STREAM_PARTITIONS above 1: send it per tenant', [
+      { path: 'scope', message: 'needs one stream partition' },
+    ]);
   }
   const tenantId = body.tenantId ?? grant.tenantId ?? 'default';
   if (grant.tenantId !== null && tenantId !== grant.tenantId) {

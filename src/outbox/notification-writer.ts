@@ -21,9 +21,13 @@
  *   stored answer deduped. If the shared transaction fails for a reason other than an
  *   outage (a dedupe race with another instance, one bad row) every item is retried on
  *   its own, so a failing item never fails its neighbours.
+ * - Partitions (stream/stream-partitions.ts): a transaction writes rows of one partition
+ *   only and locks only that partition's sequence row. A write whose layout is no longer
+ *   the stream's (another process moved it) fails whole and answers StreamLayoutChanged.
  */
 import type { DeliverySpec, Priority, Scope } from '../store/message-codec.js';
 import type { Store } from '../store/store.js';
+import { partitionOf, StreamLayoutChanged, type StreamPartition } from '../stream/stream-partitions.js';
 import { newMessageId } from './message-id.js';
 import { PreparedWrite, type PlannedRow } from './prepared-inserts.js';
 
@@ -74,12 +78,25 @@ export interface WriterHooks {
   newId?: () => string;
 }
 
+/** The stream layout this writer writes in, read at start (stream/stream-layout.ts). */
+export interface WriterLayout {
+  partitions: number;
+  /** Called when a write found the stream moved to another layout: this process must restart. */
+  onLayoutChanged?: (change: StreamLayoutChanged) => void;
+}
+
 export class NotificationWriter {
   constructor(
     private readonly store: Store,
     private readonly onCommitted: (committed: CommittedWrite) => void,
     private readonly hooks: WriterHooks = {},
+    private readonly layout: WriterLayout = { partitions: 1 },
   ) {}
+
+  /** The partition a tenant's notifications are written in. */
+  partitionOf(tenantId: string): StreamPartition {
+    return { index: partitionOf(tenantId, this.layout.partitions), count: this.layout.partitions };
+  }
 
   async write(input: NotificationInput, now = Date.now()): Promise<WriteResult> {
     if (input.dedupeKey) {
@@ -88,7 +105,7 @@ export class NotificationWriter {
     }
     const id = this.hooks.newId?.() ?? newMessageId();
     try {
-      const { statements } = new PreparedWrite([{ id, input }], now, this.store.dialect.positions);
+      const { statements } = new PreparedWrite([{ id, input }], now, this.store.dialect.positions, this.partitionOf(input.tenantId));
       const { beforeCommit } = this.hooks;
       await this.store.writes.run(statements, beforeCommit && (() => beforeCommit(id)));
     } catch (error) {
@@ -96,14 +113,38 @@ export class NotificationWriter {
         const winner = await this.findByDedupeKey(input.tenantId, input.dedupeKey);
         if (winner) return { id: winner, deduped: true };
       }
-      throw error;
+      throw await this.layoutChangeOr(error);
     }
     this.onCommitted({ notifications: [{ id, input }], createdAt: now });
     return { id, deduped: false, recipients: input.userIds.length };
   }
 
-  /** Group commit: one transaction for all of `inputs`; one outcome per input, in order. */
+  /**
+   * Group commit: one transaction for all of `inputs` (one per partition when they span
+   * several, one after the other); one outcome per input, in order.
+   */
   async writeBatch(inputs: readonly NotificationInput[], now = Date.now()): Promise<BatchOutcome[]> {
+    if (this.layout.partitions > 1) {
+      const byPartition = new Map<number, number[]>();
+      inputs.forEach((input, i) => {
+        const p = this.partitionOf(input.tenantId).index;
+        const list = byPartition.get(p);
+        if (list) list.push(i);
+        else byPartition.set(p, [i]);
+      });
+      if (byPartition.size > 1) {
+        const outcomes: BatchOutcome[] = new Array(inputs.length);
+        for (const indexes of byPartition.values()) {
+          const results = await this.writePartitionBatch(indexes.map((i) => inputs[i]!), now);
+          indexes.forEach((i, k) => (outcomes[i] = results[k]!));
+        }
+        return outcomes;
+      }
+    }
+    return this.writePartitionBatch(inputs, now);
+  }
+
+  private async writePartitionBatch(inputs: readonly NotificationInput[], now: number): Promise<BatchOutcome[]> {
     const outcomes: (BatchOutcome | undefined)[] = new Array(inputs.length);
     const stored = await this.storedDedupeKeys(inputs);
     const firstByKey = new Map<string, PlannedRow>();
@@ -122,7 +163,7 @@ export class NotificationWriter {
     });
     if (planned.length > 0) {
       try {
-        const { statements } = new PreparedWrite(planned, now, this.store.dialect.positions);
+        const { statements } = new PreparedWrite(planned, now, this.store.dialect.positions, this.partitionOf(planned[0]!.input.tenantId));
         const { beforeCommit } = this.hooks;
         await this.store.writes.run(
           statements,
@@ -130,7 +171,8 @@ export class NotificationWriter {
             for (const row of planned) await beforeCommit(row.id);
           }),
         );
-      } catch (error) {
+      } catch (failure) {
+        const error = await this.layoutChangeOr(failure);
         if (this.store.dialect.isUnavailable(error)) return inputs.map(() => ({ error }));
         return this.writeEachAlone(inputs, now);
       }
@@ -138,6 +180,19 @@ export class NotificationWriter {
     }
     for (const { index, of } of repeats) outcomes[index] = { ok: { id: of.id, deduped: true } };
     return outcomes as BatchOutcome[];
+  }
+
+  /**
+   * `error`, or StreamLayoutChanged when the stream's layout is no longer this writer's
+   * (its reservation found no row). Read only on a failed write.
+   */
+  private async layoutChangeOr(error: unknown): Promise<unknown> {
+    if (this.store.dialect.isUnavailable(error) || this.store.dialect.isUniqueViolation(error)) return error;
+    const now = await this.store.streamLayout.partitions().catch(() => this.layout.partitions);
+    if (now === this.layout.partitions) return error;
+    const change = new StreamLayoutChanged(this.layout.partitions, now);
+    this.layout.onLayoutChanged?.(change);
+    return change;
   }
 
   private async writeEachAlone(inputs: readonly NotificationInput[], now: number): Promise<BatchOutcome[]> {

@@ -19,6 +19,8 @@
  *   (500 notifications of 1,000 recipients are 500,000 rows) and the emits run in slices
  *   of SLICE_MS, the loop turning between them. Order is unchanged: one emit after the
  *   other, in position order.
+ * - With STREAM_PARTITIONS, one relay per partition, each with its own lease and cursor
+ *   (`realtime#p`): a tenant is in one partition, so its order is one relay's order.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { TimeSlice } from '../event-loop.js';
@@ -31,9 +33,12 @@ import type { ConsumerLease } from '../stream/consumer-lease.js';
 import { targetRooms, userRoom } from '../realtime/rooms.js';
 import { SegmentExpansion } from '../segments/segment-expansion.js';
 import { ConsumerLoop, type ConsumerLoopOptions } from '../stream/consumer-loop.js';
+import { consumerName } from '../stream/stream-partitions.js';
 
 export interface RelayOptions extends ConsumerLoopOptions {
   batchSize: number;
+  /** The stream partition this relay emits (stream/stream-partitions.ts); 0 when unset. */
+  partition?: number;
 }
 
 export interface Publication {
@@ -73,6 +78,8 @@ export class OutboxRelay {
   /** Last position emitted in this lease term. */
   private emittedThrough = 0;
   private readonly recording = { through: 0, running: null as Promise<void> | null };
+  private readonly partition: number;
+  private readonly cursorName: string;
 
   constructor(
     private readonly store: Store,
@@ -82,14 +89,16 @@ export class OutboxRelay {
     private readonly logger: Logger,
     private readonly hooks: RelayHooks = {},
   ) {
+    this.partition = options.partition ?? 0;
+    this.cursorName = consumerName('realtime', this.partition);
     this.loop = new ConsumerLoop(
       lease,
       {
-        name: 'realtime',
+        name: this.cursorName,
         onNewTerm: async () => {
           // What the last holder emitted but did not record is emitted again.
           await this.recording.running;
-          this.emittedThrough = await this.store.stream.cursor('realtime');
+          this.emittedThrough = await this.store.stream.cursor(this.cursorName);
         },
         step: () => this.relayOnce(),
         onStop: async () => {
@@ -125,7 +134,7 @@ export class OutboxRelay {
 
   /** One batch: the next positions after the last one emitted, in order. */
   private async relayOnce(): Promise<number> {
-    const entries = await this.store.stream.readAfter(this.emittedThrough, this.options.batchSize);
+    const entries = await this.store.stream.readAfter(this.emittedThrough, this.options.batchSize, this.partition);
     if (entries.length === 0 || !this.loop.isLeader()) return 0;
 
     const batch = await this.toPublications(entries);
@@ -163,8 +172,8 @@ export class OutboxRelay {
         started = Date.now();
         const target = this.recording.through;
         try {
-          await this.store.stream.advance('realtime', target);
-          await this.store.stream.prune();
+          await this.store.stream.advance(this.cursorName, target);
+          await this.store.stream.prune(this.partition);
         } catch (error) {
           // Left for the next batch (or the next holder, which re-emits from the cursor).
           this.logger.warn({ err: error }, 'realtime cursor update failed');

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { BoundedCache } from '../store/bounded-cache.js';
 import type { PositionSql, WriteStatement } from '../store/dialect.js';
 import { encodeData, encodeDelivery, encodeDevices, encodeSegments, encodeTopics } from '../store/message-codec.js';
+import { sequenceRowName, type StreamPartition } from '../stream/stream-partitions.js';
 import type { NotificationInput } from './notification-writer.js';
 
 /** Rows per INSERT: far below SQLite's 32,766 bound variables, small packets for MySQL. */
@@ -32,7 +33,7 @@ const MESSAGES: Table = {
   columns: ['id', 'tenant_id', 'kind', 'scope', 'title', 'body', 'data', 'priority', 'dedupe_key', 'seq', 'created_at', 'expires_at', 'delivery', 'topics', 'devices', 'segments'],
 };
 const INBOX: Table = { name: 'notify_inbox', columns: ['tenant_id', 'user_id', 'message_id', 'seq', 'created_at', 'muted'] };
-const OUTBOX: Table = { name: 'notify_outbox', columns: ['message_id', 'seq', 'created_at'] };
+const OUTBOX: Table = { name: 'notify_outbox', columns: ['message_id', 'seq', 'created_at', 'part'] };
 /** Scope "topic": one row per topic, no inbox rows (migrations/…_006_topics.ts). */
 const TOPICS: Table = { name: 'notify_topic_messages', columns: ['tenant_id', 'topic', 'seq', 'message_id', 'created_at'] };
 /** Scope "segment": one row per segment, no inbox rows (migrations/…_009_segments.ts). */
@@ -42,10 +43,15 @@ export class PreparedWrite {
   /** The reservation, then the INSERTs: what StoreDialect.runWrite runs as one transaction. */
   readonly statements: WriteStatement[];
 
-  /** Planned row i gets position `first + i` of the block reserved for all of `rows`. */
-  constructor(rows: readonly PlannedRow[], now: number, private readonly positions: PositionSql) {
+  /**
+   * Planned row i gets the i-th position of the block reserved for all of `rows` in
+   * `partition`, whose positions are `count` apart (stream/stream-partitions.ts). Every
+   * row must be of that partition.
+   */
+  constructor(rows: readonly PlannedRow[], now: number, private readonly positions: PositionSql, partition: StreamPartition) {
+    const step = partition.count;
     // Offset of row i from the block's last position (the binding of its `seq` slot).
-    const seq = (i: number) => i - rows.length + 1;
+    const seq = (i: number) => (i - rows.length + 1) * step;
     const messages = rows.map(({ id, input }, i): Knex.Value[] => [
       id,
       input.tenantId,
@@ -69,11 +75,11 @@ export class PreparedWrite {
       const muted = input.mutedUserIds?.length ? new Set(input.mutedUserIds) : null;
       return input.userIds.map((userId): Knex.Value[] => [input.tenantId, userId, id, seq(i), now, muted?.has(userId) ? 1 : 0]);
     });
-    const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now]);
+    const outbox = rows.map(({ id }, i): Knex.Value[] => [id, seq(i), now, partition.index]);
     const topics = rows.flatMap(({ id, input }, i) => (input.topics ?? []).map((topic): Knex.Value[] => [input.tenantId, topic, seq(i), id, now]));
     const segments = rows.flatMap(({ id, input }, i) => (input.segments ?? []).map((name): Knex.Value[] => [input.tenantId, name, seq(i), id, now]));
     this.statements = [
-      { sql: positions.reserve, bindings: [rows.length], positionSlots: [] },
+      { sql: positions.reserve, bindings: [rows.length * step, sequenceRowName(partition.index, step), step], positionSlots: [] },
       // Messages first, then their inbox and outbox rows: the order every write uses.
       ...this.inserts(MESSAGES, messages),
       ...this.inserts(INBOX, inbox),

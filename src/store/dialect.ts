@@ -17,7 +17,8 @@ export interface StoreDialect {
   readonly positions: PositionSql;
   /**
    * Runs one write as one transaction: `statements[0]` reserves its positions (and must
-   * change exactly one row, else nothing commits), the rest insert its rows.
+   * change exactly one row, else nothing commits), the rest insert its rows. The rows of
+   * one write are of one partition.
    * `beforeCommit` is a test seam that parks the open transaction before COMMIT.
    */
   runWrite(db: Knex, statements: readonly WriteStatement[], beforeCommit?: () => Promise<void>): Promise<void>;
@@ -37,10 +38,15 @@ export interface WriteStatement {
 
 /**
  * Positions are reserved by the first statement of a write transaction, which locks the
- * sequence row until the transaction ends (migrations/20261122_002_write_time_seq.ts).
+ * partition's sequence row until the transaction ends (migrations/20261122_002_write_time_seq.ts,
+ * stream/stream-partitions.ts).
  */
 export interface PositionSql {
-  /** Adds `?` (the block size) to the last position and remembers the new last one. */
+  /**
+   * Adds the first `?` (the block size: rows × partitions) to the last position of the
+   * sequence row named by the second `?` whose layout is the third `?` (the partition
+   * count), and remembers the new last one. No such row: the write fails whole.
+   */
   reserve: string;
   /**
    * The SQL of one row's position; its binding is the row's offset from the new last

@@ -12,6 +12,7 @@ import * as topics from '../../migrations/20261201_006_topics.js';
 import * as devices from '../../migrations/20261201_007_devices.js';
 import * as apps from '../../migrations/20261201_008_apps.js';
 import * as segments from '../../migrations/20261201_009_segments.js';
+import * as streamPartitions from '../../migrations/20261201_010_stream_partitions.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '20261201_007_devices': devices,
   '20261201_008_apps': apps,
   '20261201_009_segments': segments,
+  '20261201_010_stream_partitions': streamPartitions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
-import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
+import { SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
+import { StreamLayoutChanged } from '../stream/stream-partitions.js';
 import { errorCode, type StoreDialect } from './dialect.js';
 import { isPoolTimeout } from './sqlite-dialect.js';
 
@@ -43,7 +44,7 @@ export const mysqlDialect: StoreDialect = {
     };
   },
   isUnavailable(error) {
-    return UNAVAILABLE_CODES.has(errorCode(error) ?? '') || isPoolTimeout(error) || isFatalDriverError(error);
+    return UNAVAILABLE_CODES.has(errorCode(error) ?? '') || isPoolTimeout(error) || isFatalDriverError(error) || error instanceof StreamLayoutChanged;
   },
   isUniqueViolation(error) {
     return errorCode(error) === 'ER_DUP_ENTRY';
@@ -65,12 +66,12 @@ export const mysqlDialect: StoreDialect = {
     }
   },
   // A session variable carries the new last position to the INSERTs of the same query.
-  // Without the sequence row it stays NULL and the guard fails the query ("Subquery
-  // returns more than 1 row", whatever the sql_mode), so nothing commits.
+  // Without the partition's sequence row of this layout it stays NULL and the guard fails
+  // the query ("Subquery returns more than 1 row", whatever the sql_mode), so nothing commits.
   positions: {
     reserve: [
       'SET @notify_last_seq = NULL',
-      `UPDATE ${SEQUENCE_TABLE} SET last_seq = (@notify_last_seq := last_seq + ?) WHERE name = '${SEQUENCE_NAME}'`,
+      `UPDATE ${SEQUENCE_TABLE} SET last_seq = (@notify_last_seq := last_seq + ?) WHERE name = ? AND partitions = ?`,
       'SET @notify_guard = (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE @notify_last_seq IS NULL)',
     ].join(';\n'),
     position: '@notify_last_seq + ?',
@@ -123,8 +124,8 @@ const LOCK_WAIT_S = 10;
 const IDLE_WRITE_TRANSACTION_S = 30;
 
 /**
- * Every write takes the one sequence row lock (PositionSql), so a stuck holder stops all
- * writes: waiters give up after LOCK_WAIT_S, and on MariaDB a holder whose client went
+ * Every write takes its partition's sequence row lock (PositionSql), so a stuck holder
+ * stops the partition's writes: waiters give up after LOCK_WAIT_S, and on MariaDB a holder whose client went
  * silent mid-transaction (frozen process, lost network) is killed after
  * IDLE_WRITE_TRANSACTION_S instead of the server's hours-long wait_timeout.
  */

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Knex } from 'knex';
-import { SEQUENCE_NAME, SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
+import { SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
+import { StreamLayoutChanged } from '../stream/stream-partitions.js';
 import { errorCode, type StoreDialect } from './dialect.js';
 import { startWalCheckpointer } from './sqlite-checkpointer.js';
 import { runSqliteWrite, SQLITE_WRITE_ROWS } from './sqlite-write.js';
@@ -34,7 +35,7 @@ export const sqliteDialect: StoreDialect = {
   },
   isUnavailable(error) {
     const code = errorCode(error) ?? '';
-    return code === 'SQLITE_BUSY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR' || isPoolTimeout(error);
+    return code === 'SQLITE_BUSY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_IOERR' || isPoolTimeout(error) || error instanceof StreamLayoutChanged;
   },
   isUniqueViolation(error) {
     const code = errorCode(error) ?? '';
@@ -51,7 +52,7 @@ export const sqliteDialect: StoreDialect = {
   // One connection, one write at a time: the reserve hands the new last position back and
   // sqlite-write.ts adds it to each row's offset.
   positions: {
-    reserve: `UPDATE ${SEQUENCE_TABLE} SET last_seq = last_seq + ? WHERE name = '${SEQUENCE_NAME}' RETURNING last_seq`,
+    reserve: `UPDATE ${SEQUENCE_TABLE} SET last_seq = last_seq + ? WHERE name = ? AND partitions = ? RETURNING last_seq`,
     position: '?',
   },
   runWrite: runSqliteWrite,

@@ -73,8 +73,10 @@ async function restartingWal(db: Knex): Promise<{ resume?: () => void }> {
 
 function lastPosition(rows: unknown): number {
   const last = (rows as { last_seq?: number }[])[0]?.last_seq;
-  // Without its sequence row a write would store NULL positions: never commit that.
-  if (last === undefined) throw new Error('notify_sequence has no position row: run the migrations');
+  // Without its sequence row a write would store NULL positions: never commit that. The
+  // row is missing when the migrations did not run, or when another process changed the
+  // stream layout since this one read it (store/stream-layout-repository.ts).
+  if (last === undefined) throw new Error('notify_sequence has no row for this partition and layout');
   return last;
 }
 

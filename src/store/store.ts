@@ -15,6 +15,7 @@ import { StreamRepository } from './stream-repository.js';
 import { UnackedRepository } from './unacked-repository.js';
 import { DeviceRepository } from './device-repository.js';
 import { SegmentRepository } from './segment-repository.js';
+import { StreamLayoutRepository } from './stream-layout-repository.js';
 import { mysqlDialect } from './mysql-dialect.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
@@ -35,6 +36,8 @@ export interface Store {
   /** The database (MySQL schema) name, or the SQLite file: identifies this store's data set. */
   readonly identity: string;
   readonly stream: StreamRepository;
+  /** How many partitions the stream has, and moving it to another count (stream/stream-layout.ts). */
+  readonly streamLayout: StreamLayoutRepository;
   /** The notification center: history, unread count, read state, socket acks. */
   readonly inbox: InboxRepository;
   /** A user's commit-ordered stream, as replay reads it. */
@@ -57,6 +60,8 @@ export interface Store {
   readonly segments: SegmentRepository;
   ping(): Promise<void>;
   migrate(): Promise<void>;
+  /** Runs `fn` while no other process migrates this database (the lock `migrate` takes). */
+  exclusively<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -73,6 +78,7 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
     dialect,
     identity,
     stream: new StreamRepository(db),
+    streamLayout: new StreamLayoutRepository(db, dialect.name === 'mysql'),
     inbox: new InboxRepository(db),
     replay: new ReplayRepository(db),
     unacked: new UnackedRepository(db),
@@ -93,6 +99,9 @@ export function createStore(url: string, options: { poolMax: number; acquireTime
     },
     async migrate() {
       await dialect.withMigrationLock(url, () => db.migrate.latest({ migrationSource }));
+    },
+    exclusively(fn) {
+      return dialect.withMigrationLock(url, fn);
     },
     async close() {
       await db.destroy();

@@ -10,13 +10,19 @@
  * - `planned` consumers (deliveries) move their cursor inside the transaction that
  *   records their work (delivery-repository.ts, `commitPlan`); `realtime` moves it after
  *   emitting (emit is at-least-once).
+ * - Partitions (stream/stream-partitions.ts): each reads, moves and prunes only the outbox
+ *   rows of its own `part`, with its own consumers' cursors.
  */
 import type { Knex } from 'knex';
 import { yieldToEventLoop } from '../event-loop.js';
 import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
+import { consumerName, type ConsumerKind } from '../stream/stream-partitions.js';
 import { MESSAGE_COLUMNS, toNumber, type MessageRow } from './message-codec.js';
 
-export type ConsumerName = 'realtime' | 'deliveries';
+/** A consumer's cursor name: `realtime`, `deliveries`, or one of another partition (`realtime#2`). */
+export type ConsumerName = string;
+
+const CONSUMER_KINDS: readonly ConsumerKind[] = ['realtime', 'deliveries'];
 
 /** An outbox row with its message (null when retention already removed it). */
 export type StreamEntry = { position: number; messageId: string; message: MessageRow | null };
@@ -60,10 +66,11 @@ const countValues = (byMessage: Map<string, string[]>) => {
 export class StreamRepository {
   constructor(private readonly db: Knex) {}
 
-  /** Outbox rows after `after` (null: from the oldest), with their messages, in order. */
-  async readAfter(after: number | null, limit: number): Promise<StreamEntry[]> {
+  /** A partition's outbox rows after `after` (null: from the oldest), with their messages, in order. */
+  async readAfter(after: number | null, limit: number, partition = 0): Promise<StreamEntry[]> {
     const rows: ({ outbox_seq: number | string; outbox_message_id: string } & Partial<MessageRow>)[] = await this.db('notify_outbox as o')
       .leftJoin('notify_messages as m', 'm.id', 'o.message_id')
+      .where('o.part', partition)
       .whereNotNull('o.seq') // NULL only from an instance older than migration 002, still running
       .modify((q) => (after === null ? q : q.where('o.seq', '>', after)))
       .orderBy('o.seq')
@@ -76,8 +83,8 @@ export class StreamRepository {
     }));
   }
 
-  /** The external part of the positions after `after`, in order (messages without one included). */
-  async readDeliveryWork(after: number, limit: number): Promise<DeliveryWork[]> {
+  /** The external part of a partition's positions after `after`, in order (messages without one included). */
+  async readDeliveryWork(after: number, limit: number, partition = 0): Promise<DeliveryWork[]> {
     const rows: {
       seq: number | string;
       message_id: string;
@@ -90,6 +97,7 @@ export class StreamRepository {
     }[] =
       await this.db('notify_outbox as o')
         .leftJoin('notify_messages as m', 'm.id', 'o.message_id')
+        .where('o.part', partition)
         .whereNotNull('o.seq')
         .where('o.seq', '>', after)
         .orderBy('o.seq')
@@ -160,24 +168,32 @@ export class StreamRepository {
     await this.db(CONSUMERS_TABLE).where({ name }).andWhere('position', '<', position).update({ position, updated_at: now });
   }
 
-  /** Deletes outbox rows every consumer has passed; returns the position pruned through. */
-  async prune(): Promise<number> {
-    const row = (await this.db(CONSUMERS_TABLE).min({ low: 'position' }).first()) as { low: number | string | null } | undefined;
+  /** Deletes a partition's outbox rows every consumer of it has passed; returns the position pruned through. */
+  async prune(partition = 0): Promise<number> {
+    const names = CONSUMER_KINDS.map((kind) => consumerName(kind, partition));
+    const row = (await this.db(CONSUMERS_TABLE).whereIn('name', names).min({ low: 'position' }).first()) as { low: number | string | null } | undefined;
     const through = toNumber(row?.low ?? null);
     if (through === null) return 0;
-    await this.db('notify_outbox').where('seq', '<=', through).delete();
+    await this.db('notify_outbox').where('part', partition).where('seq', '<=', through).delete();
     return through;
   }
 
-  /** Rows a consumer has not passed yet and the age of the oldest (metrics). */
-  async backlog(name: ConsumerName, now = Date.now()): Promise<{ backlog: number; lagSeconds: number }> {
-    const position = await this.cursor(name);
-    const row = await this.db('notify_outbox')
-      .where((q) => q.where('seq', '>', position).orWhereNull('seq'))
-      .count<{ backlog: number | string }[]>({ backlog: '*' })
-      .min({ oldest: 'created_at' })
-      .first<{ backlog: number | string; oldest: number | string | null } | undefined>();
-    const oldest = toNumber(row?.oldest ?? null);
-    return { backlog: toNumber(row?.backlog) ?? 0, lagSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000) };
+  /** Rows the consumers of `kind` have not passed yet, over `partitions`, and the age of the oldest (metrics). */
+  async backlog(kind: ConsumerKind, partitions = 1, now = Date.now()): Promise<{ backlog: number; lagSeconds: number }> {
+    let backlog = 0;
+    let oldest: number | null = null;
+    for (let partition = 0; partition < partitions; partition++) {
+      const position = await this.cursor(consumerName(kind, partition));
+      const row = await this.db('notify_outbox')
+        .where('part', partition)
+        .where((q) => q.where('seq', '>', position).orWhereNull('seq'))
+        .count<{ backlog: number | string }[]>({ backlog: '*' })
+        .min({ oldest: 'created_at' })
+        .first<{ backlog: number | string; oldest: number | string | null } | undefined>();
+      backlog += toNumber(row?.backlog) ?? 0;
+      const first = toNumber(row?.oldest ?? null);
+      if (first !== null) oldest = oldest === null ? first : Math.min(oldest, first);
+    }
+    return { backlog, lagSeconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000) };
   }
 }

@@ -13,6 +13,32 @@ import mysql from 'mysql2/promise';
 import type { Logger } from '../logger.js';
 import type { ConsumerLease } from './consumer-lease.js';
 
+/**
+ * The server-side lock of a consumer's lease. MySQL lock names are limited to 64
+ * characters. The realtime consumer of partition 0 keeps the relay's old name, so
+ * instances of the previous version contend for the same lock during a rolling upgrade
+ * instead of relaying side by side.
+ */
+export function leaseLockName(consumer: string, database: string): string {
+  const prefix = consumer === 'realtime' ? 'notify_relay' : `notify_${consumer}`;
+  return `${prefix}:${database}`.slice(0, 64);
+}
+
+/** Which of `consumers`' leases some connection holds now (a running instance leads them). */
+export async function leasesInUse(url: string, database: string, consumers: readonly string[]): Promise<string[]> {
+  const conn = await mysql.createConnection({ uri: url, connectTimeout: 5000 });
+  try {
+    const held: string[] = [];
+    for (const consumer of consumers) {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT IS_USED_LOCK(?) AS holder', [leaseLockName(consumer, database)]);
+      if (rows[0]?.holder != null) held.push(consumer);
+    }
+    return held;
+  } finally {
+    await conn.end().catch(() => conn.destroy());
+  }
+}
+
 export class MysqlLease implements ConsumerLease {
   private conn: mysql.Connection | null = null;
   private held = false;
@@ -28,11 +54,7 @@ export class MysqlLease implements ConsumerLease {
     consumer = 'realtime',
     private readonly keepAliveMs = 2000,
   ) {
-    // MySQL lock names are limited to 64 characters. The realtime consumer keeps the
-    // relay's old name, so instances of the previous version contend for the same lock
-    // during a rolling upgrade instead of relaying side by side.
-    const prefix = consumer === 'realtime' ? 'notify_relay' : `notify_${consumer}`;
-    this.lockName = `${prefix}:${database}`.slice(0, 64);
+    this.lockName = leaseLockName(consumer, database);
   }
 
   async tryAcquire(): Promise<boolean> {

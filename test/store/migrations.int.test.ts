@@ -31,6 +31,7 @@ describe('migrations', () => {
       '20261201_007_devices',
       '20261201_008_apps',
       '20261201_009_segments',
+      '20261201_010_stream_partitions',
     ]);
   });
 

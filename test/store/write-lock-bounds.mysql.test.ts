@@ -25,10 +25,10 @@ it('pool connections wait at most 10 s for a lock and kill idle write transactio
 it('a write waiting on the sequence lock gives up with a lock-wait timeout, reported as unavailable', async () => {
   const holder = await store.db.transaction();
   try {
-    await holder.raw(store.dialect.positions.reserve, [1]);
+    await holder.raw(store.dialect.positions.reserve, [1, 'notify', 1]);
     const waiter = store.db.transaction(async (trx) => {
       await trx.raw('SET SESSION innodb_lock_wait_timeout = 1'); // keep the test short
-      await trx.raw(store.dialect.positions.reserve, [1]);
+      await trx.raw(store.dialect.positions.reserve, [1, 'notify', 1]);
     });
     const error = await waiter.then(() => null, (e: unknown) => e);
     expect((error as { code?: string })?.code).toBe('ER_LOCK_WAIT_TIMEOUT');
