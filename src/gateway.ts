@@ -60,6 +60,7 @@ import { createStore, type Store } from './store/store.js';
 import type { ConsumerLease } from './stream/consumer-lease.js';
 import { LocalLease } from './stream/local-lease.js';
 import { leasesInUse, MysqlLease } from './stream/mysql-lease.js';
+import { LeaseShare, refreshLeaseShares } from './stream/lease-share.js';
 import { settleStreamLayout } from './stream/stream-layout.js';
 import { consumerName, partitionsOf, type StreamLayoutChanged } from './stream/stream-partitions.js';
 
@@ -96,6 +97,8 @@ export interface Gateway {
   /** One relay and one planner per stream partition, partition p at index p. */
   readonly relays: readonly OutboxRelay[];
   readonly planners: readonly DeliveryPlanner[];
+  /** The leases of those relays and planners, partition p at index p: which partitions this instance leads. */
+  readonly streamLeases: { readonly realtime: readonly ConsumerLease[]; readonly deliveries: readonly ConsumerLease[] };
   readonly worker: DeliveryWorker | null;
   readonly metrics: Metrics;
   readonly writer: NotificationWriter;
@@ -129,7 +132,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       config.STREAM_PARTITIONS,
       store.dialect.name === 'mysql' ? (consumers) => leasesInUse(config.DATABASE_URL, store.identity, consumers) : async () => [],
       logger,
-    ),
+    ).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    }),
   );
 
   // REDIS_URL or REDIS_CLUSTER_NODES (src/redis/redis-client.ts); neither: one process.
@@ -138,7 +144,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const leaseFor = (consumer: string): ConsumerLease =>
     store.dialect.name === 'mysql' ? new MysqlLease(config.DATABASE_URL, store.identity, logger, consumer) : new LocalLease();
   const relayLeases = partitions.map((p) => leaseFor(consumerName('realtime', p.index)));
+  const plannerLeases = partitions.map((p) => leaseFor(consumerName('deliveries', p.index)));
   const lease = relayLeases[0]!;
+  // Partitions' leases spread over the instances (stream/lease-share.ts).
+  const relayShare = new LeaseShare(relayLeases);
+  const plannerShare = new LeaseShare(plannerLeases);
   const metrics = createMetrics({
     defaultMetrics: options.defaultMetrics ?? true,
     isRelayLeader: () => relayLeases.some((l) => l.isHeld()),
@@ -186,7 +196,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           },
           emitted: (published) => relayEmits.emitted(published),
         },
-        { batchSize: config.RELAY_BATCH_SIZE, pollMs: config.RELAY_POLL_MS, leaseRetryMs: config.RELAY_LEASE_RETRY_MS, partition: p.index },
+        {
+          batchSize: config.RELAY_BATCH_SIZE,
+          pollMs: config.RELAY_POLL_MS,
+          leaseRetryMs: config.RELAY_LEASE_RETRY_MS,
+          partition: p.index,
+          gate: relayShare.gateOf(p.index),
+        },
         logger,
         options.hooks?.relay,
       ),
@@ -222,13 +238,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       new DeliveryPlanner(
         store,
         policies,
-        leaseFor(consumerName('deliveries', p.index)),
+        plannerLeases[p.index]!,
         {
           batchSize: config.RELAY_BATCH_SIZE,
           pollMs: config.RELAY_POLL_MS,
           leaseRetryMs: config.RELAY_LEASE_RETRY_MS,
           maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
           partition: p.index,
+          gate: plannerShare.gateOf(p.index),
         },
         logger,
         () => {
@@ -351,6 +368,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   let draining = false;
   let stopSweeper: (() => void) | undefined;
   let stopGuard: (() => void) | undefined;
+  let stopShareRefresh: (() => void) | undefined;
   const metricsRoute = Router().get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -412,6 +430,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   function start(): void {
     if (started || draining) return;
     started = true;
+    // Every instance subscribes to the fan-out: its subscriber count is the instance count.
+    if (partitions.length > 1) {
+      stopShareRefresh ??= refreshLeaseShares([relayShare, plannerShare], () => io.of('/').adapter.serverCount(), config.RELAY_LEASE_RETRY_MS);
+    }
     for (const r of relays) r.start();
     topics.start();
     for (const p of planners) p.start();
@@ -443,6 +465,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     planner,
     relays,
     planners,
+    streamLeases: { realtime: relayLeases, deliveries: plannerLeases },
     worker,
     metrics,
     writer,
@@ -465,6 +488,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       draining = true;
       stopSweeper?.();
       stopGuard?.();
+      stopShareRefresh?.();
       await Promise.all(relays.map((r) => r.stop()));
       await Promise.all(planners.map((p) => p.stop()));
       await worker?.stop();

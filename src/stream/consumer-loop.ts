@@ -13,15 +13,21 @@
  *   at once).
  * - A consumer catching up on a backlog runs batch after batch; the event loop turns
  *   between them (a SQLite read is synchronous, and a batch's emits are too).
+ * - With a gate (stream/lease-share.ts), the lease is taken only when the gate allows,
+ *   and handed back between batches when it asks: the batch is finished and recorded
+ *   (`onStop`), the lease released, and the loop goes on as a follower.
  */
 import { yieldToEventLoop } from '../event-loop.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerLease } from './consumer-lease.js';
+import type { LeaseGate } from './lease-share.js';
 import { WakeSignal } from './wake-signal.js';
 
 export interface ConsumerLoopOptions {
   pollMs: number;
   leaseRetryMs: number;
+  /** Spreads partition leases over instances; unset: take the lease whenever it is free. */
+  gate?: LeaseGate;
 }
 
 export interface ConsumerWork {
@@ -78,7 +84,8 @@ export class ConsumerLoop {
       try {
         if (!this.lease.isHeld()) {
           inTerm = false;
-          if (!(await this.lease.tryAcquire())) {
+          const may = this.options.gate?.mayAcquire() ?? true;
+          if (!may || !(await this.lease.tryAcquire())) {
             await this.waitForWake(this.options.leaseRetryMs, false);
             continue;
           }
@@ -89,7 +96,13 @@ export class ConsumerLoop {
         }
         const handled = await this.work.step();
         failures = 0;
-        if (handled === 0) await this.waitForWake(this.options.pollMs, true);
+        if (this.options.gate?.shouldYield()) {
+          await this.work.onStop?.();
+          await this.lease.release();
+          inTerm = false;
+          this.logger.info({ consumer: this.work.name }, 'stream consumer lease handed back (more than this instance\'s share)');
+          await this.waitForWake(this.options.leaseRetryMs, false);
+        } else if (handled === 0) await this.waitForWake(this.options.pollMs, true);
         else await yieldToEventLoop();
       } catch (error) {
         failures += 1;
