@@ -257,7 +257,7 @@ function createSqliteFile() {
   return { url: `sqlite:${join(dir, 'notify.db')}`, drop };
 }
 
-async function createMysqlDatabase() {
+export async function createMysqlDatabase() {
   const name = `notify_bench_${randomBytes(5).toString('hex')}`;
   const admin = await mysql.createConnection({ uri: MYSQL_URL });
   try {

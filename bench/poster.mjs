@@ -73,7 +73,18 @@ export function createPoster({ urls, apiKey, tenantId, maxSockets }) {
     return results.map((r) => ({ status: r.status, id: r.id ?? null, error: r.error ? `${r.error.code}: ${r.error.message}` : undefined }));
   }
 
-  return { post, postTenant, postBatch, close: () => agent.destroy() };
+  /** One batch request of the given item bodies (each with its own tenant, users…); one { status, id } per item. */
+  async function postItems(items) {
+    const res = await send(BATCH_PATH, { notifications: items });
+    const results = res.status === 200 && Array.isArray(res.body?.results) ? res.body.results : null;
+    if (!results) {
+      const error = res.error ?? `batch request answered ${res.status}: ${JSON.stringify(res.body?.error ?? res.body)}`;
+      return items.map(() => ({ status: res.status, id: null, error }));
+    }
+    return results.map((r) => ({ status: r.status, id: r.id ?? null, error: r.error ? `${r.error.code}: ${r.error.message}` : undefined }));
+  }
+
+  return { post, postTenant, postBatch, postItems, close: () => agent.destroy() };
 }
 
 function parseJson(text) {
