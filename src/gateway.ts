@@ -151,7 +151,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const plannerShare = new LeaseShare(plannerLeases);
   const metrics = createMetrics({
     defaultMetrics: options.defaultMetrics ?? true,
-    isRelayLeader: () => relayLeases.some((l) => l.isHeld()),
+    relayPartitionsLed: () => relayLeases.filter((l) => l.isHeld()).length,
+    streamPartitions: partitions.length,
     outboxState: () => store.stream.backlog('realtime', partitions.length),
     deliveryQueue: () => store.deliveries.stats(),
     kindLabels: { registered: config.METRIC_KINDS, limit: config.METRIC_KIND_LIMIT },

@@ -15,7 +15,10 @@ export interface OutboxState {
 
 export interface MetricSources {
   defaultMetrics: boolean;
-  isRelayLeader: () => boolean;
+  /** How many stream partitions' relays this instance leads (0 or 1 without STREAM_PARTITIONS). */
+  relayPartitionsLed: () => number;
+  /** STREAM_PARTITIONS in effect. */
+  streamPartitions: number;
   /** Read at scrape time; errors leave the last value (the store may be down). */
   outboxState: () => Promise<OutboxState>;
   /** Read at scrape time, like outboxState. */
@@ -132,12 +135,17 @@ export function createMetrics(options: MetricSources) {
     }),
     relayLeader: new Gauge({
       name: 'notify_relay_leader',
-      help: '1 when this instance holds the relay lease',
+      help: 'Stream partitions whose relay lease this instance holds (1 when it holds the one relay lease)',
       registers,
       collect() {
-        this.set(options.isRelayLeader() ? 1 : 0);
+        this.set(options.relayPartitionsLed());
       },
     }),
+    streamPartitions: (() => {
+      const gauge = new Gauge({ name: 'notify_stream_partitions', help: 'Partitions of the stream (STREAM_PARTITIONS): relay leases to be held across instances', registers });
+      gauge.set(options.streamPartitions);
+      return gauge;
+    })(),
     outboxBacklog: outboxGauge('notify_outbox_backlog', 'Committed notifications not yet published by the relay', (s) => s.backlog),
     outboxLag: outboxGauge(
       'notify_outbox_lag_seconds',
