@@ -52,7 +52,8 @@
  * arithmetic by hand. A full run takes 8-15 minutes on a shared 2-core box.
  * --smoke shrinks every number (seconds per phase) to try the script itself. Other flags:
  * --cost-concurrency (64), --check-broadcasts (per user-minute, 1), --users LIST,
- * --shared-redis, --out DIR.
+ * --shared-redis, --out DIR, --partition-ceiling N (one stream partition's write ceiling,
+ * from `npm run bench:partitions -- --store-only`; unset: this run's batch ingest).
  *
  * --build DIR: a directory holding the built gateway as dist/src/main.js (default: this
  * repository, i.e. `npm run build`'s dist/). --compile first runs
@@ -104,6 +105,9 @@ function parseOptions(argv) {
     'cost-concurrency': 'costConcurrency', 'redis-count': 'redisCount', 'broadcast-sockets': 'broadcastSockets',
     'broadcast-rounds': 'broadcastRounds', 'ingest-seconds': 'ingestSeconds', 'check-sockets': 'checkSockets',
     'check-rate': 'checkRate', 'check-seconds': 'checkSeconds', 'check-broadcasts': 'checkBroadcastsPerUserMinute',
+    // One partition's write ceiling from `npm run bench:partitions -- --store-only`; unset:
+    // the batch ingest measured here, which on a shared box is CPU-bound and understates it.
+    'partition-ceiling': 'partitionCeiling',
   };
   const { values } = parseArgs({
     args: argv,
@@ -472,7 +476,7 @@ async function broadcastRounds(opts, setup, poster, probe) {
 // the model
 
 /** The per-core figures the model runs on, from this run's results (or --inputs). */
-function modelInputs(r) {
+function modelInputs(r, opts) {
   const idle = r.idle?.steps.at(-1);
   const c1 = r.cost1?.cost?.cpuUs;
   const c4 = r.cost4?.cost?.cpuUs;
@@ -515,7 +519,8 @@ function modelInputs(r) {
       perInstance: redisPerInstanceUs,
     },
     broadcastUsPerSocket: r.cost4.broadcast.gatewayUsPerSocket,
-    writeCeilingPerSec: r.cost1.ingest?.committedPerSec ?? null,
+    writeCeilingPerSec: opts.partitionCeiling ?? r.cost1.ingest?.committedPerSec ?? null,
+    writeCeilingSource: opts.partitionCeiling ? '--partition-ceiling' : 'batch ingest through the gateway',
   };
 }
 
@@ -582,7 +587,7 @@ function printModel(m, usersList) {
   figure('gateway per broadcast-delivered socket (4 instances)', fmt(m.broadcastUsPerSocket, 1), 'µs');
   figure('MariaDB per notification (background subtracted)', fmt(m.databaseUs, 0), 'µs');
   figure('Redis per notification: a + b·instances', `${fmt(m.redisUs.fixed, 1)} + ${fmt(m.redisUs.perInstance, 1)}·I`, 'µs');
-  figure('write ceiling per stream partition (batch ingest)', int(m.writeCeilingPerSec), 'committed/s');
+  figure(`write ceiling per stream partition (${m.writeCeilingSource})`, int(m.writeCeilingPerSec), 'committed/s');
   const idleSocketsPerCore = 1 / m.idleCoreSecondsPerSocket;
   const a = ASSUMPTIONS;
   const perUserLoaded = m.idleCoreSecondsPerSocket + (a.notificationsPerUserPerMinute / 60) * (m.gatewayUs.fixed + 4 * m.gatewayUs.perInstance) / 1e6 +
@@ -758,7 +763,7 @@ async function main() {
       const four = await costPhase(opts, 4, { ingest: false, broadcast: has('broadcast'), split: has('split'), idle: results.idle });
       results.cost4 = { ...results.cost4, ...four };
     }
-    const m = modelInputs(results);
+    const m = modelInputs(results, opts);
     if (m) results.model = { inputs: m, sizes: printModel(m, opts.users) };
     else log('\nmodel: needs idle, cost and broadcast figures (this run or --inputs)');
     if (has('check')) results.check = await checkPhase(opts, m);
