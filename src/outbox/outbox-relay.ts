@@ -8,7 +8,8 @@
  *   writes commit in position order, so what the relay can see is always every committed
  *   position, and reading `ORDER BY seq` is commit order. The relay never writes a
  *   position.
- * - Emit, then move the durable `realtime` cursor past the batch and prune what every
+ * - Emit, wait until the emits left the process (a publish queued in the Redis client
+ *   is not emitted yet), then move the durable `realtime` cursor past the batch and prune what every
  *   consumer has passed (stream-repository.ts). The holder remembers the last position it
  *   emitted and reads past it, so cursor and prune run in the background, off the path of
  *   the next batch (one at a time, coalesced). A crash before the cursor moved leaves
@@ -53,8 +54,11 @@ export interface Publication {
 export interface RelayPublisher {
   /** One publication, in position order. */
   emit(publication: Publication): void;
-  /** After the batch's emits, before the cursor moves: every publication emitted, in order. */
-  emitted?(published: readonly Publication[]): void;
+  /**
+   * After the batch's emits, before the cursor moves: every publication emitted, in order.
+   * The cursor moves only once a returned promise resolved (the emits left the process).
+   */
+  emitted?(published: readonly Publication[]): Promise<void> | void;
 }
 
 export interface RelayHooks {
@@ -149,7 +153,7 @@ export class OutboxRelay {
       }
       await slice.pause();
     }
-    this.publisher.emitted?.(published);
+    await this.publisher.emitted?.(published);
     await this.hooks.afterEmit?.(batch);
     this.emittedThrough = entries[entries.length - 1]!.position;
     this.record(this.emittedThrough);

@@ -28,6 +28,13 @@ export interface Fanout {
    * Unset: the relay's emits travel one by one through the adapter.
    */
   relayBatch?(emits: readonly RelayEmit[]): void;
+  /**
+   * Resolves once what this instance published so far has reached Redis. The relay waits
+   * for it before it moves its cursor: a publish still queued in the client (auto-pipelining
+   * sends on the next turn) when the process dies must not count as emitted. Resolves,
+   * never rejects; an outage is handled as a link loss. Unset: publishes are not queued.
+   */
+  published?(): Promise<void>;
   /** Throws when the cross-instance link is down (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

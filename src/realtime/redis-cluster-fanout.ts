@@ -23,7 +23,8 @@ import { parsePolicyChange, type PolicyChange } from '../policy/policy-change.js
 import { watchClusterSubscriptions } from '../redis/cluster-subscriptions.js';
 import { createRedisClient, type RedisTarget } from '../redis/redis-client.js';
 import { ADVANCE_EVENT, DELIVERIES_EVENT, POLICY_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
-import { coalesced, debounced } from './event-timing.js';
+import { coalesced, debounced, settledWithin } from './event-timing.js';
+import { PUBLISHED_TIMEOUT_MS } from './redis-fanout.js';
 import { createTenantShardedAdapter } from './tenant-sharded-adapter.js';
 
 interface ControlMessage {
@@ -56,9 +57,14 @@ export function createRedisClusterFanout(target: Extract<RedisTarget, { kind: 'c
   const publish = (message: Omit<ControlMessage, 'from'>) => pub.spublish(controlChannel, JSON.stringify({ from: instance, ...message }));
   // Every publish goes through here, the adapter's too (it drops failures into its debug log).
   const spublish = pub.spublish.bind(pub) as (...args: unknown[]) => Promise<number>;
+  // Publishes not answered yet: the relay waits for them before moving its cursor (`published`).
+  const unanswered = new Set<Promise<number>>();
   (pub as unknown as { spublish: typeof spublish }).spublish = (...args) => {
     const result = spublish(...args);
     result.catch(owePublishedResync);
+    unanswered.add(result);
+    const answered = () => void unanswered.delete(result);
+    result.then(answered, answered);
     return result;
   };
   const ignore = () => undefined; // a failed publish is handled above
@@ -118,6 +124,9 @@ export function createRedisClusterFanout(target: Extract<RedisTarget, { kind: 'c
     announceDeliveries: () => emitToOthers(DELIVERIES_EVENT),
     // Never coalesced: each names what to drop. A lost one: the resync request that follows clears the others' caches.
     announcePolicyChange: (change) => void publish({ event: POLICY_EVENT, change }).catch(ignore),
+    published() {
+      return settledWithin(Promise.allSettled([...unanswered]), PUBLISHED_TIMEOUT_MS);
+    },
     async ping() {
       if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error(`redis cluster ${pub.status}/${sub.status}`);
       if (!watch.listening) throw new Error('redis cluster subscriptions recovering');

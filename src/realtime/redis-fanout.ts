@@ -25,7 +25,7 @@ import {
   type Fanout,
   type FanoutListeners,
 } from './fanout.js';
-import { coalesced, debounced } from './event-timing.js';
+import { coalesced, debounced, settledWithin } from './event-timing.js';
 
 export function createRedisFanout(url: string, keyPrefix: string, logger: Logger): Fanout {
   // No offline queue for publishing: a PUBLISH held back during an outage would land
@@ -101,6 +101,10 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
         io?.serverSideEmit(RELAY_BATCH_EVENT, emits.slice(i, i + RELAY_EMITS_PER_MESSAGE));
       }
     },
+    // A PING queued after the publishes on the same connection is answered after them.
+    published() {
+      return settledWithin(pub.ping(), PUBLISHED_TIMEOUT_MS);
+    },
     async ping() {
       if (pub.status !== 'ready' || sub.status !== 'ready') throw new Error(`redis ${pub.status}/${sub.status}`);
       await pub.ping();
@@ -127,6 +131,8 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
  * at most this many emits, far below Redis's output buffer limits for subscribers.
  */
 const RELAY_EMITS_PER_MESSAGE = 100;
+/** Longest the relay waits for Redis to confirm its publishes before it moves on (an outage is a link loss). */
+export const PUBLISHED_TIMEOUT_MS = 2_000;
 
 /** A Redis restart is seen by both connections of every instance: resync once. */
 const RESYNC_DEBOUNCE_MS = 300;

@@ -24,11 +24,14 @@ export class RelayEmits implements RelayPublisher {
     (this.fanout.relayBatch ? nsp?.local : nsp)?.to(rooms).emit('notification', notification);
   }
 
-  emitted(published: readonly Publication[]): void {
-    if (!this.fanout.relayBatch) return;
-    const emits: RelayEmit[] = [];
-    for (const { tenantKey, rooms, notification } of published) if (rooms.length > 0) emits.push({ tenantKey, rooms, notification });
-    if (emits.length > 0) this.fanout.relayBatch(emits);
+  /** Resolves once the batch has reached Redis (Fanout.published), before the relay's cursor moves. */
+  emitted(published: readonly Publication[]): Promise<void> | undefined {
+    if (this.fanout.relayBatch) {
+      const emits: RelayEmit[] = [];
+      for (const { tenantKey, rooms, notification } of published) if (rooms.length > 0) emits.push({ tenantKey, rooms, notification });
+      if (emits.length > 0) this.fanout.relayBatch(emits);
+    }
+    return published.length > 0 ? this.fanout.published?.() : undefined;
   }
 
   /** A batch the relay emitted on another instance, in its order. */

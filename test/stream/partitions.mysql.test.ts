@@ -6,6 +6,10 @@
  * - two instances split the partitions' leases (relays and planners) between them; when
  *   one instance's lease connections are KILLed, or it stops, the partitions are led again
  *   and no notification is lost;
+ * - a real instance process SIGKILLed while it leads half the partitions: the other takes
+ *   them over and every client gets every notification, in order (this found relay
+ *   batches counted as emitted while still queued in the Redis client: the cursor moved,
+ *   the process died, the batch never left);
  * - changing STREAM_PARTITIONS while another instance leads the stream is refused.
  */
 import mysql from 'mysql2/promise';
@@ -15,6 +19,7 @@ import type { ConsumerLease } from '../../src/stream/consumer-lease.js';
 import type { MysqlLease } from '../../src/stream/mysql-lease.js';
 import { partitionOf } from '../../src/stream/stream-partitions.js';
 import { deferred } from '../support/deferred.js';
+import { startGatewayProcess } from '../support/gateway-process.js';
 import { MYSQL_URL } from '../support/drivers.js';
 import { createTestBed, postNotify, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
 import { TestClient } from '../support/test-client.js';
@@ -48,6 +53,13 @@ async function post(gw: RunningGateway, tenantId: string, userId: string, title:
   const res = await postNotify(gw.url, 'test:event', { tenantId, userId, title });
   if (res.status !== 201) throw new Error(`notify failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id as string;
+}
+
+/** An unlabelled gauge from an instance's /metrics. */
+async function gauge(url: string, name: string): Promise<number | null> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : null;
 }
 
 const heldBy = (leases: readonly ConsumerLease[]) => leases.flatMap((l, i) => (l.isHeld() ? [i] : []));
@@ -143,6 +155,42 @@ describe('partitioned stream on MariaDB', () => {
       expect(firstSeen).toEqual(sent[i]);
     }
     await b.close();
+  });
+
+  it('an instance process SIGKILLed while it leads half the partitions: the other takes them over, nothing is lost', async () => {
+    const env = { STREAM_PARTITIONS: String(P) };
+    const doomed = await startGatewayProcess(bed.db, env);
+    const survivor = await bed.start(env);
+    try {
+      const relaysLed = async () => gauge(doomed.url, 'notify_relay_leader');
+      await until(async () => (await relaysLed()) === P / 2 && heldBy(survivor.gateway.streamLeases.realtime).length === P / 2, 'the partitions split', 15_000);
+      const tenants = onePerPartition('kill-');
+      const users = tenants.map(() => uniqueUser());
+      const mine: TestClient[] = [];
+      for (let i = 0; i < P; i++) mine.push(await TestClient.connect(survivor.url, { token: userToken(users[i]!, tenants[i]!) }));
+      clients.push(...mine);
+      const sent: string[][] = tenants.map(() => []);
+      // Posting to the survivor without pause while the other instance dies.
+      let posting = true;
+      const poster = (async () => {
+        for (let round = 0; posting || round < 5; round++) {
+          for (let i = 0; i < P; i++) sent[i]!.push(await post(survivor, tenants[i]!, users[i]!, `round ${round}`));
+        }
+      })();
+      await until(async () => sent[0]!.length >= 5, 'posting under way');
+      await doomed.kill('SIGKILL');
+      await until(async () => heldBy(survivor.gateway.streamLeases.realtime).length === P, 'the survivor leads every partition', 15_000);
+      posting = false;
+      await poster;
+      for (let i = 0; i < P; i++) {
+        await mine[i]!.waitForIds(sent[i]!);
+        const firstSeen = mine[i]!.ids.filter((id, k, all) => all.indexOf(id) === k);
+        expect(firstSeen).toEqual(sent[i]);
+      }
+    } finally {
+      await doomed.stop();
+      await survivor.close();
+    }
   });
 
   it('refuses another partition count while a running instance leads the stream', async () => {
