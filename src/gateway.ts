@@ -138,6 +138,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     }),
   );
 
+  // Each partition may have 2 writes in flight plus its relay's and planner's reads.
+  if (store.dialect.name === 'mysql' && partitions.length > 1 && config.DB_POOL_MAX < 4 * partitions.length) {
+    logger.warn(
+      { DB_POOL_MAX: config.DB_POOL_MAX, STREAM_PARTITIONS: partitions.length },
+      'DB_POOL_MAX is below 4 × STREAM_PARTITIONS: writes of different partitions will wait for connections',
+    );
+  }
+
   // REDIS_URL or REDIS_CLUSTER_NODES (src/redis/redis-client.ts); neither: one process.
   const redisTarget = redisTargetOf(config);
   const fanout = createFanout(redisTarget, config.REDIS_KEY_PREFIX, logger);
