@@ -6,7 +6,9 @@
  *        [--batch-size 500] [--tenants 64] [--rounds 2] [--no-naive] [--no-build]
  *
  * Each request is `--batch-size` notifications, each to one of 16 users of a tenant drawn
- * at random from `--tenants` (so every partition gets its share); `--lanes` keep-alive lanes
+ * at random from `--tenants` (so every partition gets its share; with
+ * --tenant-per-request all items of a request are of one tenant drawn per request, as a
+ * back end notifying one customer's users sends them); `--lanes` keep-alive lanes
  * post back to back for `--seconds`. Per run: committed/s, gateway and MariaDB CPU µs per
  * notification, mean group-commit size, the time writers waited for row locks (MariaDB's
  * Innodb_row_lock_time: the sequence rows are the only contended ones), and how long the relays took to publish the
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     'no-naive': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'store-only': { type: 'boolean', default: false },
+    'tenant-per-request': { type: 'boolean', default: false },
   },
 });
 const opts = {
@@ -55,16 +58,19 @@ const opts = {
 };
 const DRAIN_TIMEOUT_MS = 60_000;
 const tenantIds = Array.from({ length: opts.tenants }, (_, i) => `bench-tenant-${i}`);
-const items = () =>
-  Array.from({ length: opts.batchSize }, (_, i) => ({
+const randomTenant = () => tenantIds[Math.floor(Math.random() * tenantIds.length)];
+const items = () => {
+  const one = values['tenant-per-request'] ? randomTenant() : null;
+  return Array.from({ length: opts.batchSize }, (_, i) => ({
     kind: 'bench:event',
-    tenantId: tenantIds[Math.floor(Math.random() * tenantIds.length)],
+    tenantId: one ?? randomTenant(),
     // 16 users per tenant, 1,024 recipients in all (the main bench has 1,000): their
     // preferences stay in the policy cache, as a steady workload's do.
     userIds: [`u${i % 16}`],
     title: 'bench',
     data: { t: now() },
   }));
+};
 
 async function run(env, label) {
   const setup = await startSetup('mysql1', env);
@@ -206,7 +212,7 @@ async function main() {
   const [[vars]] = await conn.query('SELECT @@innodb_flush_log_at_trx_commit AS flush, @@version AS version');
   await conn.end();
   console.log(
-    `partitioned batch ingest${values['store-only'] ? ' (store only: no HTTP, writer CPU in the gateway column)' : ''}: ${opts.lanes} lanes × ${opts.batchSize} items, ${opts.tenants} tenants, ${opts.seconds} s per run, ${opts.rounds} round(s); ` +
+    `partitioned batch ingest${values['store-only'] ? ' (store only: no HTTP, writer CPU in the gateway column)' : ''}${values['tenant-per-request'] ? ' (one tenant per request)' : ''}: ${opts.lanes} lanes × ${opts.batchSize} items, ${opts.tenants} tenants, ${opts.seconds} s per run, ${opts.rounds} round(s); ` +
       `MariaDB ${vars.version}, innodb_flush_log_at_trx_commit=${vars.flush}${Number(vars.flush) === 1 ? ' (fsync at every commit)' : ' (NOT fsynced at every commit)'}`,
   );
   const results = new Map(opts.partitions.map((p) => [p, []]));
