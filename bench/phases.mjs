@@ -15,10 +15,11 @@
  * Each phase waits until everything it posted was received (or a timeout) before the
  * next starts, so one phase's backlog never pollutes the next one's figures.
  */
+import { cpus } from 'node:os';
 import { io } from 'socket.io-client';
 import { now, sleep } from './clock.mjs';
 import { fileLimitProblem, startClientPool, tokenFor, userId } from './client-pool.mjs';
-import { metricSum } from './gateways.mjs';
+import { machineBusySeconds, metricSum } from './gateways.mjs';
 import { postAtRate, postBatchesAtRate, postFlatOut } from './poster.mjs';
 
 /**
@@ -63,9 +64,14 @@ export async function connectIdle({ setup, opts }) {
   return { pool, rss };
 }
 
-export async function latency({ pool, poster, opts }) {
+export async function latency({ setup, pool, poster, opts }) {
   await pool.phase('lat');
   const postMode = latencyPostMode(opts);
+  // Where the tail comes from: the gateway's event-loop delay over the phase (prom-client
+  // resets it on every scrape, so this one starts the window), its CPU, the whole box's.
+  await loopLag(setup.urls[0]);
+  const cpuBefore = setup.cpuSeconds();
+  const machineBefore = machineBusySeconds();
   const start = now();
   // Batch mode: each item carries its request's send time, so POST→receipt stays per notification.
   const sent = postMode === 'batch'
@@ -73,6 +79,12 @@ export async function latency({ pool, poster, opts }) {
       poster.postBatch(Array.from({ length: n }, () => randomUser(opts)), 'lat'))
     : await postAtRate(opts.count, opts.rate, () => poster.post(randomUser(opts), 'lat'));
   const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
+  const windowSeconds = (now() - start) / 1000;
+  const gateway = {
+    loopLag: await loopLag(setup.urls[0]),
+    cpuShare: (setup.cpuSeconds() - cpuBefore) / windowSeconds,
+    machineBusyShare: (machineBusySeconds() - machineBefore) / windowSeconds / cpus().length,
+  };
   const { sentAt, recvAt } = await pool.collect();
   // How long after the last scheduled send the last response came: beyond a second the
   // gateway did not keep up with --rate and the figures are mostly queueing time.
@@ -92,9 +104,23 @@ export async function latency({ pool, poster, opts }) {
     responseLagMs,
     saturated: responseLagMs > 1000,
     deliveryLagMs,
+    gateway,
     ...counts,
     ...summarize(recvAt.map((r, i) => r - sentAt[i])),
   };
+}
+
+/**
+ * The first instance's event-loop delay since the last scrape, in ms (prom-client default
+ * metrics). One scrape for both: every scrape starts the delay histogram over.
+ */
+async function loopLag(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) * 1000 : null;
+  };
+  return { p99Ms: read('nodejs_eventloop_lag_p99_seconds'), maxMs: read('nodejs_eventloop_lag_max_seconds') };
 }
 
 /** What an ingest phase committed, and at what cost; shared by single-POST and batch ingest. */

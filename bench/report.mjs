@@ -28,6 +28,11 @@ export function formatSetup(result, opts) {
     row(`POST→receipt, ${lat.posted} @ ${lat.rate}/s`,
       `p50 ${ms(lat.p50)}  p95 ${ms(lat.p95)}  p99 ${ms(lat.p99)}  max ${ms(lat.max)}`,
       `${how}; ${lat.unique}/${lat.committed} received by ${lat.clients} clients`);
+    const g = lat.gateway;
+    if (g) {
+      row('  gateway during it', `event-loop delay p99 ${ms(g.loopLag.p99Ms)}, max ${ms(g.loopLag.maxMs)}`,
+        `gateway CPU ${(g.cpuShare * 100).toFixed(0)} % of a core; the machine ${(g.machineBusyShare * 100).toFixed(0)} % busy (all cores)`);
+    }
   }
   if (ing) {
     row(`ingest, ${ing.concurrency} concurrent, ${ing.seconds.toFixed(1)} s`, `${int(ing.committedPerSec)} notifications/s committed`,
