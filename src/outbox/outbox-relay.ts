@@ -8,11 +8,11 @@
  *   writes commit in position order, so what the relay can see is always every committed
  *   position, and reading `ORDER BY seq` is commit order. The relay never writes a
  *   position.
- * - Emit, wait until the emits left the process (a publish queued in the Redis client
- *   is not emitted yet), then move the durable `realtime` cursor past the batch and prune what every
- *   consumer has passed (stream-repository.ts). The holder remembers the last position it
- *   emitted and reads past it, so cursor and prune run in the background, off the path of
- *   the next batch (one at a time, coalesced). A crash before the cursor moved leaves
+ * - Emit, wait until the emits left the process (a publish still queued in the Redis
+ *   client is not emitted yet), then move the durable `realtime` cursor past the batch
+ *   and prune what every consumer has passed (stream-repository.ts). The holder
+ *   remembers the last position it emitted and reads past it, so cursor and prune run in
+ *   the background, off the path of the next batch (one at a time, coalesced). A crash before the cursor moved leaves
  *   those positions to the next holder, which starts from the stored cursor and emits
  *   them again, in the same order. Delivery is therefore at-least-once; clients drop
  *   duplicates by id.
