@@ -40,7 +40,8 @@ const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ')
  * links to this checkout's package.json and node_modules so the gateway resolves its
  * packages); run with --no-build then.
  */
-const GATEWAY_MAIN = join(process.env.BENCH_GATEWAY_DIST ?? 'dist', 'src', 'main.js');
+export const GATEWAY_DIST = process.env.BENCH_GATEWAY_DIST ?? 'dist';
+const GATEWAY_MAIN = join(GATEWAY_DIST, 'src', 'main.js');
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -303,7 +304,19 @@ export async function metricSample(url, name, labels) {
 
 /** One instance's value of a metric without labels; null when it does not report it. */
 export async function metricValue(url, name) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : null;
+  return (await metricValues(url, [name]))[name];
+}
+
+/**
+ * Several unlabelled metrics from one scrape, by name (null for one not reported). One
+ * scrape matters for metrics a scrape resets, such as the event-loop delay histogram.
+ */
+export async function metricValues(url, names) {
+  const lines = (await (await fetch(`${url}/metrics`)).text()).split('\n');
+  return Object.fromEntries(
+    names.map((name) => {
+      const line = lines.find((l) => l.startsWith(`${name} `));
+      return [name, line ? Number(line.slice(name.length + 1)) : null];
+    }),
+  );
 }

@@ -25,11 +25,11 @@
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
-import { now, sleep } from './clock.mjs';
-import { join, resolve } from 'node:path';
+import { now } from './clock.mjs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { API_KEY, createMysqlDatabase, databaseServerPid, metricSum, MYSQL_URL, readCpuSeconds, servicesProblem, startSetup } from './gateways.mjs';
-import { writeBatches } from './phases.mjs';
+import { API_KEY, createMysqlDatabase, databaseServerPid, GATEWAY_DIST, MYSQL_URL, readCpuSeconds, servicesProblem, startSetup } from './gateways.mjs';
+import { waitForEmptyOutbox, writeBatches } from './phases.mjs';
 import { createPoster, postFlatOut } from './poster.mjs';
 
 const { values } = parseArgs({
@@ -111,8 +111,7 @@ async function run(env, label) {
   }
 }
 
-const DIST = resolve(process.env.BENCH_GATEWAY_DIST ?? 'dist');
-const fromDist = (path) => import(pathToFileURL(join(DIST, path)).href);
+const fromDist = (path) => import(pathToFileURL(resolve(GATEWAY_DIST, path)).href);
 
 /** The same measurement without HTTP: writers commit group commits straight through the NotificationWriter. */
 async function runStoreOnly(partitions, label) {
@@ -189,14 +188,7 @@ async function rowLockStatus() {
 }
 
 /** Until every instance's relays published all they committed; false past the timeout. */
-async function drain(urls) {
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  while ((await metricSum(urls, 'notify_outbox_backlog')) > 0) {
-    if (Date.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
-}
+const drain = (urls) => waitForEmptyOutbox(urls, DRAIN_TIMEOUT_MS).then(() => true, () => false);
 
 const median = (values) => {
   const s = values.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);

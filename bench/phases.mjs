@@ -19,7 +19,7 @@ import { cpus } from 'node:os';
 import { io } from 'socket.io-client';
 import { now, sleep } from './clock.mjs';
 import { fileLimitProblem, startClientPool, tokenFor, userId } from './client-pool.mjs';
-import { machineBusySeconds, metricSum } from './gateways.mjs';
+import { machineBusySeconds, metricSum, metricValues } from './gateways.mjs';
 import { postAtRate, postBatchesAtRate, postFlatOut } from './poster.mjs';
 
 /**
@@ -115,12 +115,9 @@ export async function latency({ setup, pool, poster, opts }) {
  * metrics). One scrape for both: every scrape starts the delay histogram over.
  */
 async function loopLag(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.split(' ')[1]) * 1000 : null;
-  };
-  return { p99Ms: read('nodejs_eventloop_lag_p99_seconds'), maxMs: read('nodejs_eventloop_lag_max_seconds') };
+  const lag = await metricValues(url, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
+  const ms = (seconds) => (seconds === null ? null : seconds * 1000);
+  return { p99Ms: ms(lag.nodejs_eventloop_lag_p99_seconds), maxMs: ms(lag.nodejs_eventloop_lag_max_seconds) };
 }
 
 /** What an ingest phase committed, and at what cost; shared by single-POST and batch ingest. */
@@ -247,7 +244,7 @@ async function openClient(url, auth, timeoutMs = 20_000) {
 }
 
 /** The relay assigns replay positions as it publishes: wait until it has caught up. */
-async function waitForEmptyOutbox(urls, timeoutMs) {
+export async function waitForEmptyOutbox(urls, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while ((await metricSum(urls, 'notify_outbox_backlog')) > 0) {
     if (Date.now() > deadline) throw new Error('outbox not drained in time');

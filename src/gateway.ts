@@ -62,7 +62,7 @@ import { LocalLease } from './stream/local-lease.js';
 import { leasesInUse, MysqlLease } from './stream/mysql-lease.js';
 import { LeaseShare, refreshLeaseShares } from './stream/lease-share.js';
 import { settleStreamLayout } from './stream/stream-layout.js';
-import { consumerName, partitionsOf, type StreamLayoutChanged } from './stream/stream-partitions.js';
+import { consumerName, partitionOf, partitionsOf, type StreamLayoutChanged } from './stream/stream-partitions.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -306,7 +306,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       }
       // The relay and planner of the partition written to (a write is of one partition).
       const first = committed.notifications[0];
-      const p = first ? writer.partitionOf(first.input.tenantId).index : 0;
+      const p = first ? partitionOf(first.input.tenantId, partitions.length) : 0;
       relays[p]!.wake();
       planners[p]!.wake();
       fanout.wakeOthers();
@@ -331,7 +331,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   }, (size) => metrics.writeBatchSize.observe(size)));
   const notifyDeps: NotifyDeps = {
     submit: config.WRITE_BATCHING
-      ? (input, group) => batchers[writer.partitionOf(input.tenantId).index]!.submit(input, group)
+      ? (input, group) => batchers[partitionOf(input.tenantId, partitions.length)]!.submit(input, group)
       : (input) => writer.write(input),
     checkApiKey,
     metrics,

@@ -30,8 +30,7 @@ export const storageTenant = (app: string, tenantId: string): string =>
 
 /** A storage tenant key taken apart: the app and the tenant id its clients know. */
 export function splitTenant(key: string): { app: string; tenantId: string } {
-  const at = key.indexOf(SEPARATOR);
-  return at < 0 ? { app: DEFAULT_APP, tenantId: key } : { app: key.slice(0, at), tenantId: key.slice(at + 1) };
+  return { app: appOfTenant(key), tenantId: publicTenant(key) };
 }
 
 // The two below run per notification (wire payloads, emits): no object per call.

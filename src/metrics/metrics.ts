@@ -141,11 +141,14 @@ export function createMetrics(options: MetricSources) {
         this.set(options.relayPartitionsLed());
       },
     }),
-    streamPartitions: (() => {
-      const gauge = new Gauge({ name: 'notify_stream_partitions', help: 'Partitions of the stream (STREAM_PARTITIONS): relay leases to be held across instances', registers });
-      gauge.set(options.streamPartitions);
-      return gauge;
-    })(),
+    streamPartitions: new Gauge({
+      name: 'notify_stream_partitions',
+      help: 'Partitions of the stream (STREAM_PARTITIONS): relay leases to be held across instances',
+      registers,
+      collect() {
+        this.set(options.streamPartitions);
+      },
+    }),
     outboxBacklog: outboxGauge('notify_outbox_backlog', 'Committed notifications not yet published by the relay', (s) => s.backlog),
     outboxLag: outboxGauge(
       'notify_outbox_lag_seconds',

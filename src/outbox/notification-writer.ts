@@ -127,7 +127,7 @@ export class NotificationWriter {
     if (this.layout.partitions > 1) {
       const byPartition = new Map<number, number[]>();
       inputs.forEach((input, i) => {
-        const p = this.partitionOf(input.tenantId).index;
+        const p = partitionOf(input.tenantId, this.layout.partitions);
         const list = byPartition.get(p);
         if (list) list.push(i);
         else byPartition.set(p, [i]);

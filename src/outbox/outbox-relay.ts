@@ -12,10 +12,10 @@
  *   client is not emitted yet), then move the durable `realtime` cursor past the batch
  *   and prune what every consumer has passed (stream-repository.ts). The holder
  *   remembers the last position it emitted and reads past it, so cursor and prune run in
- *   the background, off the path of the next batch (one at a time, coalesced). A crash before the cursor moved leaves
- *   those positions to the next holder, which starts from the stored cursor and emits
- *   them again, in the same order. Delivery is therefore at-least-once; clients drop
- *   duplicates by id.
+ *   the background, off the path of the next batch (one at a time, coalesced). A crash
+ *   before the cursor moved leaves those positions to the next holder, which starts from
+ *   the stored cursor and emits them again, in the same order. Delivery is therefore
+ *   at-least-once; clients drop duplicates by id.
  * - A batch never holds the event loop for long: recipients are read in bounded reads
  *   (500 notifications of 1,000 recipients are 500,000 rows) and the emits run in slices
  *   of SLICE_MS, the loop turning between them. Order is unchanged: one emit after the

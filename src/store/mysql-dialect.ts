@@ -125,9 +125,9 @@ const IDLE_WRITE_TRANSACTION_S = 30;
 
 /**
  * Every write takes its partition's sequence row lock (PositionSql), so a stuck holder
- * stops the partition's writes: waiters give up after LOCK_WAIT_S, and on MariaDB a holder whose client went
- * silent mid-transaction (frozen process, lost network) is killed after
- * IDLE_WRITE_TRANSACTION_S instead of the server's hours-long wait_timeout.
+ * stops the partition's writes: waiters give up after LOCK_WAIT_S, and on MariaDB a
+ * holder whose client went silent mid-transaction (frozen process, lost network) is
+ * killed after IDLE_WRITE_TRANSACTION_S instead of the server's hours-long wait_timeout.
  */
 function boundLockWaits(conn: DriverConnection, done: (err: Error | null, conn: DriverConnection) => void): void {
   query(conn, `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_S}`, [])

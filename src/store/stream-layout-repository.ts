@@ -17,7 +17,7 @@
 import type { Knex } from 'knex';
 import { SEQUENCE_TABLE } from '../../migrations/20261122_002_write_time_seq.js';
 import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
-import { consumerName, partitionOf, sequenceRowName, type ConsumerKind } from '../stream/stream-partitions.js';
+import { CONSUMER_KINDS, consumerName, partitionOf, sequenceRowName } from '../stream/stream-partitions.js';
 import { toNumber } from './message-codec.js';
 
 export interface LayoutMove {
@@ -29,7 +29,6 @@ export interface LayoutMove {
   movedRows: number;
 }
 
-const KINDS: readonly ConsumerKind[] = ['realtime', 'deliveries'];
 /** Outbox rows read (and moved) per query while moving. */
 const OUTBOX_PAGE = 5_000;
 
@@ -98,7 +97,7 @@ export class StreamLayoutRepository {
 
   private async restartCursors(trx: Knex.Transaction, count: number, now: number): Promise<void> {
     const cursors: { name: string; position: number | string }[] = await trx(CONSUMERS_TABLE).select('name', 'position');
-    for (const kind of KINDS) {
+    for (const kind of CONSUMER_KINDS) {
       const ofKind = cursors.filter((c) => c.name === kind || c.name.startsWith(`${kind}#`));
       if (ofKind.length === 0) throw new Error(`${CONSUMERS_TABLE} has no cursor "${kind}": run the migrations`);
       const low = Math.min(...ofKind.map((c) => toNumber(c.position)!));

@@ -16,13 +16,11 @@
 import type { Knex } from 'knex';
 import { yieldToEventLoop } from '../event-loop.js';
 import { CONSUMERS_TABLE } from '../../migrations/20261130_003_consumers_and_deliveries.js';
-import { consumerName, type ConsumerKind } from '../stream/stream-partitions.js';
+import { CONSUMER_KINDS, consumerName, type ConsumerKind } from '../stream/stream-partitions.js';
 import { MESSAGE_COLUMNS, toNumber, type MessageRow } from './message-codec.js';
 
 /** A consumer's cursor name: `realtime`, `deliveries`, or one of another partition (`realtime#2`). */
 export type ConsumerName = string;
-
-const CONSUMER_KINDS: readonly ConsumerKind[] = ['realtime', 'deliveries'];
 
 /** An outbox row with its message (null when retention already removed it). */
 export type StreamEntry = { position: number; messageId: string; message: MessageRow | null };

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
-import { consumerName, type ConsumerKind } from './stream-partitions.js';
+import { CONSUMER_KINDS, consumerName } from './stream-partitions.js';
 
 /** Which of these consumers' leases another process holds (empty on SQLite: one process). */
 export type LeaseProbe = (consumers: readonly string[]) => Promise<string[]>;
@@ -21,8 +21,7 @@ export async function settleStreamLayout(store: Store, wanted: number, leasesInU
   return store.exclusively(async () => {
     const current = await store.streamLayout.partitions();
     if (current === wanted) return wanted;
-    const kinds: ConsumerKind[] = ['realtime', 'deliveries'];
-    const consumers = kinds.flatMap((kind) => Array.from({ length: Math.max(current, wanted) }, (_, p) => consumerName(kind, p)));
+    const consumers = CONSUMER_KINDS.flatMap((kind) => Array.from({ length: Math.max(current, wanted) }, (_, p) => consumerName(kind, p)));
     const held = await leasesInUse(consumers);
     if (held.length > 0) {
       throw new Error(

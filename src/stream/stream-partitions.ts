@@ -16,6 +16,8 @@
  *   a lookup, and the app of the key is part of it.
  */
 export type ConsumerKind = 'realtime' | 'deliveries';
+/** Every consumer of the stream, each with a cursor and a lease per partition. */
+export const CONSUMER_KINDS: readonly ConsumerKind[] = ['realtime', 'deliveries'];
 
 /** One partition of a layout of `count` partitions. */
 export interface StreamPartition {
