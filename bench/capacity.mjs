@@ -14,7 +14,7 @@
  * (a fresh database per setup); its CPU counts every other client of the server, so a
  * quiet window before each measurement gives its background rate, printed next to it.
  *
- * Phases (--phases, default idle,cost,split,broadcast,ingest; --check adds check; `none`
+ * Phases (--phases, default idle,cost,split,paced,broadcast,ingest; --check adds check; `none`
  * measures nothing, for the model or the check from --inputs alone):
  *   idle       1 instance started with SOCKET_PING_INTERVAL_MS=--ping-ms (2,500): gateway
  *              CPU over --idle-seconds with 0 sockets (the process's own background), then
@@ -31,6 +31,13 @@
  *              whose sockets are all on another (R), the relay lease on a third (L), the
  *              fourth (O) only receiving → each instance's CPU per notification: O is what
  *              every extra instance costs (the adapter sends every publication to all).
+ *   paced      4 instances, the cost phase's users: single POSTs at --paced-rate (default:
+ *              --check-rate) for --paced-seconds (30) to random connected users → gateway
+ *              CPU and Redis PUBLISH per notification at that rate. Flat out, relay batches
+ *              and group commits are large; at a low rate most notifications are their own
+ *              commit, relay batch and Redis message, which cost more. The two points give
+ *              the cost per notification and per published message, and the check predicts
+ *              with the figure measured at its own rate.
  *   broadcast  4 instances: --broadcast-sockets (10,000) more sockets in a tenant of their
  *              own, --broadcast-rounds (5) tenant broadcasts → gateway and Redis CPU per
  *              delivered socket, PUBLISHes per broadcast.
@@ -78,13 +85,13 @@ const FULL = {
   costClients: 2000, costCount: 10_000, costConcurrency: 64, redisCount: 3000, warmup: 300,
   broadcastSockets: 10_000, broadcastRounds: 5,
   ingestSeconds: 5, batchSize: 500, batchLanes: 4,
-  checkSockets: 20_000, checkRate: 200, checkSeconds: 60, checkBroadcastsPerUserMinute: 1,
+  checkSockets: 20_000, checkRate: 200, checkSeconds: 60, checkBroadcastsPerUserMinute: 1, pacedSeconds: 30,
   settleMs: 3000, baseSettleMs: 10_000, drainMs: 60_000, quietSeconds: 5,
 };
 const SMOKE = {
   ...FULL, idleSockets: [100, 200], idleSeconds: 3, costClients: 50, costCount: 200, costConcurrency: 8, redisCount: 100,
   warmup: 20, broadcastSockets: 200, broadcastRounds: 2, ingestSeconds: 1, batchSize: 50, batchLanes: 2,
-  checkSockets: 400, checkRate: 20, checkSeconds: 5, settleMs: 500, baseSettleMs: 500, quietSeconds: 1,
+  checkSockets: 400, checkRate: 20, checkSeconds: 5, pacedSeconds: 3, settleMs: 500, baseSettleMs: 500, quietSeconds: 1,
 };
 /** The model's stated load; docs/capacity.md explains each. */
 const ASSUMPTIONS = {
@@ -105,6 +112,7 @@ function parseOptions(argv) {
     'cost-concurrency': 'costConcurrency', 'redis-count': 'redisCount', 'broadcast-sockets': 'broadcastSockets',
     'broadcast-rounds': 'broadcastRounds', 'ingest-seconds': 'ingestSeconds', 'check-sockets': 'checkSockets',
     'check-rate': 'checkRate', 'check-seconds': 'checkSeconds', 'check-broadcasts': 'checkBroadcastsPerUserMinute',
+    'paced-rate': 'pacedRate', 'paced-seconds': 'pacedSeconds',
     // One partition's write ceiling from `npm run bench:partitions -- --store-only`; unset:
     // the batch ingest measured here, which on a shared box is CPU-bound and understates it.
     'partition-ceiling': 'partitionCeiling',
@@ -140,11 +148,12 @@ function parseOptions(argv) {
   if (values['idle-sockets']) opts.idleSockets = values['idle-sockets'].split(',').map(Number);
   if (opts.idleSockets.some((n, i) => !(n > 0) || (i > 0 && n <= opts.idleSockets[i - 1]))) throw new Error('--idle-sockets: increasing positive counts');
   // --phases none: nothing measured, the model (and the check's prediction) from --inputs alone
-  const phases = (values.phases ?? 'idle,cost,split,broadcast,ingest').split(',').map((p) => p.trim()).filter((p) => p && p !== 'none');
+  const phases = (values.phases ?? 'idle,cost,split,paced,broadcast,ingest').split(',').map((p) => p.trim()).filter((p) => p && p !== 'none');
   if (values.check && !phases.includes('check')) phases.push('check');
-  const known = ['idle', 'cost', 'split', 'broadcast', 'ingest', 'check'];
+  const known = ['idle', 'cost', 'split', 'paced', 'broadcast', 'ingest', 'check'];
   const unknown = phases.filter((p) => !known.includes(p));
   if (unknown.length) throw new Error(`unknown phase(s) ${unknown.join(', ')}; choose from ${known.join(', ')}`);
+  opts.pacedRate ??= opts.checkRate;
   return {
     ...opts,
     phases,
@@ -317,7 +326,7 @@ async function idlePhase(opts) {
 // ---------------------------------------------------------------------------------------
 // cost (+ Redis messages), broadcast, ingest
 
-async function costPhase(opts, instances, { ingest, broadcast, split = false, idle = null }) {
+async function costPhase(opts, instances, { ingest, broadcast, split = false, paced = false, idle = null }) {
   const name = instances === 1 ? 'mysql1' : 'mysql4';
   const doCost = opts.phases.includes('cost');
   log(`\n${name}: ${instances} instance(s), ${int(opts.costClients)} connected users${doCost ? `; cost: ${int(opts.costCount)} single POSTs` : ''}` +
@@ -382,9 +391,36 @@ async function costPhase(opts, instances, { ingest, broadcast, split = false, id
       figure('… outbox empty after the last POST', batch.outbox.drainMsAfterLastPost === null ? 'not drained' : fmt(batch.outbox.drainMsAfterLastPost / 1000, 1), 's');
     }
     if (split) out.split = await splitRun(opts, setup, pool, idle);
+    if (paced) out.paced = await pacedRun(opts, setup, pool, poster, probe);
     if (broadcast) out.broadcast = await broadcastRounds(opts, setup, poster, probe);
     return out;
   });
+}
+
+/**
+ * Single POSTs at a steady rate (the check's), not flat out: gateway CPU and Redis
+ * messages per notification when batches are small. Raw CPU over the window; the model
+ * takes the background and heartbeats out (modelInputs).
+ */
+async function pacedRun(opts, setup, pool, poster, probe) {
+  const count = Math.round(opts.pacedRate * opts.pacedSeconds);
+  log(`   paced: ${int(count)} single POSTs at ${opts.pacedRate}/s`);
+  await pool.phase('cap-paced');
+  const before = await probe.read();
+  const w = cpuWindow(setup);
+  const sent = await B.postAtRate(count, opts.pacedRate, () => poster.post(B.userId(Math.floor(Math.random() * opts.costClients)), 'cap-paced'));
+  await pool.waitForUnique(sent.committed, opts.drainMs);
+  const win = w();
+  const d = probe.diff(before, await probe.read());
+  const out = {
+    rate: opts.pacedRate, committed: sent.committed, windowSeconds: win.seconds, gatewayCpu: win.cpu,
+    rawGatewayUs: (win.cpu * 1e6) / Math.max(1, sent.committed),
+    publishPerNotification: (d.commands.publish ?? 0) / Math.max(1, sent.committed),
+    redisCpuUsPerNotification: (d.cpu * 1e6) / Math.max(1, sent.committed),
+  };
+  figure(`paced at ${opts.pacedRate}/s: gateway CPU per notification (raw)`, fmt(out.rawGatewayUs, 0), `µs (${int(sent.committed)} in ${fmt(win.seconds, 1)} s)`);
+  figure('… Redis PUBLISH per notification', fmt(out.publishPerNotification, 2), '');
+  return out;
 }
 
 /**
@@ -491,6 +527,17 @@ function modelInputs(r, opts) {
   };
   const g1 = net(r.cost1);
   const g4 = net(r.cost4);
+  // The same at the paced rate, and the split of a notification's cost into a part per
+  // notification and a part per published Redis message (relay batch or event), from the
+  // two points: flat out (few messages) and paced (about one each).
+  const paced = r.cost4.paced;
+  const pacedUs = paced
+    ? paced.rawGatewayUs - ((4 * r.idle.baseCpuPerSec + r.cost4.clients * idleCoreSecondsPerSocket) * paced.windowSeconds * 1e6) / Math.max(1, paced.committed)
+    : null;
+  const flatPublish = r.cost4.redis?.publishPerNotification;
+  const perMessageUs = paced && flatPublish !== undefined && paced.publishPerNotification - flatPublish > 0.1
+    ? (pacedUs - g4) / (paced.publishPerNotification - flatPublish)
+    : null;
   // Every instance decodes every publication (the adapter pattern-subscribes to all of
   // them), so a notification's gateway CPU is a + b·I: b is what the receive-only instance
   // of the split run paid; without it, the difference between the 1- and 4-instance runs.
@@ -508,6 +555,9 @@ function modelInputs(r, opts) {
       // its four receives; b·I adds them back for any other instance count.
       fixed: g4 - 4 * perInstanceUs,
       relayUs: split ? split.relayUs - split.receiveOnlyUs : null,
+      paced: pacedUs, pacedRate: paced?.rate ?? null, pacedPublishPerNotification: paced?.publishPerNotification ?? null,
+      flatPublishPerNotification: flatPublish ?? null,
+      perMessage: perMessageUs, perNotification: perMessageUs === null ? null : g4 - flatPublish * perMessageUs,
     },
     // The database does the same work per notification whatever the instance count: the
     // mean, less its background rate (other clients) unless that noise swallows it.
@@ -584,6 +634,10 @@ function printModel(m, usersList) {
   figure('RSS per idle socket', fmt(m.rssKbPerSocket, 1), 'KB');
   figure('instance background (0 sockets)', `${fmt(m.instanceBaseCpuPerSec * 1000, 1)} ms CPU/s, ${fmt(m.instanceBaseRssMb, 0)}`, 'MB RSS');
   figure('gateway per notification: a + b·instances', `${fmt(m.gatewayUs.fixed, 0)} + ${fmt(m.gatewayUs.perInstance, 0)}·I`, 'µs');
+  if (m.gatewayUs.paced !== null) {
+    figure(`gateway per notification at ${m.gatewayUs.pacedRate}/s (paced, 4 instances)`, fmt(m.gatewayUs.paced, 0), `µs (flat out: ${fmt(m.gatewayUs.at4, 0)} µs)`);
+    figure('… per notification + per published message', `${fmt(m.gatewayUs.perNotification, 0)} + ${fmt(m.gatewayUs.perMessage, 0)}`, `µs (PUBLISH per notification: flat out ${fmt(m.gatewayUs.flatPublishPerNotification, 2)}, paced ${fmt(m.gatewayUs.pacedPublishPerNotification, 2)})`);
+  }
   figure('gateway per broadcast-delivered socket (4 instances)', fmt(m.broadcastUsPerSocket, 1), 'µs');
   figure('MariaDB per notification (background subtracted)', fmt(m.databaseUs, 0), 'µs');
   figure('Redis per notification: a + b·instances', `${fmt(m.redisUs.fixed, 1)} + ${fmt(m.redisUs.perInstance, 1)}·I`, 'µs');
@@ -699,25 +753,34 @@ async function checkPhase(opts, m) {
       log('   (no model inputs: run with the other phases, or --inputs FILE, for the prediction)');
       return out;
     }
+    // A notification's cost depends on the rate (batching, above): the figure measured at
+    // the check's own rate when the paced phase ran at it, else the flat-out one.
+    const rateMatched = m.gatewayUs.paced !== null && m.gatewayUs.pacedRate === opts.checkRate;
+    const perNotificationUs = rateMatched ? m.gatewayUs.paced : m.gatewayUs.at4;
+    const perNotificationSource = rateMatched ? `paced phase at ${opts.checkRate}/s` : 'cost phase, flat out';
     const parts = {
       background: instances * m.instanceBaseCpuPerSec * win.seconds,
       idle: n * m.idleCoreSecondsPerSocket * win.seconds,
-      notifications: (sent.committed * m.gatewayUs.at4) / 1e6,
+      notifications: (sent.committed * perNotificationUs) / 1e6,
       broadcasts: (committedBroadcasts * n * m.broadcastUsPerSocket) / 1e6,
     };
     const predicted = parts.background + parts.idle + parts.notifications + parts.broadcasts;
     const ratio = win.cpu / predicted;
-    Object.assign(out, { predictedGatewayCpu: predicted, predictedParts: parts, measuredOverPredicted: ratio, within25: Math.abs(ratio - 1) <= 0.25 });
+    Object.assign(out, { predictedGatewayCpu: predicted, predictedParts: parts, perNotificationUs, perNotificationSource, measuredOverPredicted: ratio, within25: Math.abs(ratio - 1) <= 0.25 });
     figure('predicted: instance background', fmt(parts.background, 2), `s (4 × ${fmt(m.instanceBaseCpuPerSec * 1000, 1)} ms/s × ${fmt(win.seconds, 1)} s)`);
     figure('predicted: idle sockets (heartbeats)', fmt(parts.idle, 2), `s (${int(n)} × ${fmt(m.idleCoreSecondsPerSocket * 1e6, 2)} µs/s × ${fmt(win.seconds, 1)} s)`);
-    figure('predicted: notifications', fmt(parts.notifications, 2), `s (${int(sent.committed)} × ${fmt(m.gatewayUs.at4, 0)} µs)`);
+    figure('predicted: notifications', fmt(parts.notifications, 2), `s (${int(sent.committed)} × ${fmt(perNotificationUs, 0)} µs, ${perNotificationSource})`);
     figure('predicted: broadcasts', fmt(parts.broadcasts, 2), `s (${committedBroadcasts} × ${int(n)} × ${fmt(m.broadcastUsPerSocket, 1)} µs)`);
     figure('predicted gateway CPU', fmt(predicted, 2), 's');
     figure('measured ÷ predicted', fmt(ratio, 2), out.within25 ? '(within 25 %)' : '(NOT within 25 %)');
     // What a notification cost here if the other parts were as predicted: against the
     // cost phase's figure (flat out, 64 lanes), the part of the gap that is per notification.
     out.impliedUsPerNotification = ((win.cpu - parts.background - parts.idle - parts.broadcasts) * 1e6) / Math.max(1, sent.committed);
-    figure('… implied gateway CPU per notification here', fmt(out.impliedUsPerNotification, 0), `µs (cost phase, flat out: ${fmt(m.gatewayUs.at4, 0)} µs)`);
+    figure('… implied gateway CPU per notification here', fmt(out.impliedUsPerNotification, 0), `µs (flat out: ${fmt(m.gatewayUs.at4, 0)} µs; paced: ${fmt(m.gatewayUs.paced, 0)} µs)`);
+    if (rateMatched) {
+      out.flatOutPrediction = predicted - parts.notifications + (sent.committed * m.gatewayUs.at4) / 1e6;
+      figure('… with the flat-out figure instead, measured ÷ predicted', fmt(win.cpu / out.flatOutPrediction, 2), '');
+    }
     out.redisPublishPerNotification = (redis.commands.publish ?? 0) / Math.max(1, sent.committed + committedBroadcasts);
     figure('… Redis PUBLISH per notification here', fmt(out.redisPublishPerNotification, 2), '');
     if (m.redisUs.at4 !== null) {
@@ -759,8 +822,8 @@ async function main() {
   try {
     if (has('idle')) results.idle = await idlePhase(opts);
     if (has('cost') || has('ingest')) results.cost1 = { ...results.cost1, ...(await costPhase(opts, 1, { ingest: has('ingest'), broadcast: false })) };
-    if (has('cost') || has('split') || has('broadcast')) {
-      const four = await costPhase(opts, 4, { ingest: false, broadcast: has('broadcast'), split: has('split'), idle: results.idle });
+    if (has('cost') || has('split') || has('paced') || has('broadcast')) {
+      const four = await costPhase(opts, 4, { ingest: false, broadcast: has('broadcast'), split: has('split'), paced: has('paced'), idle: results.idle });
       results.cost4 = { ...results.cost4, ...four };
     }
     const m = modelInputs(results, opts);

@@ -8,12 +8,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 import { onCleanup, trackChild } from './cleanup.mjs';
+import { freePort } from './free-port.mjs';
 
 export const JWT_SECRET = `bench-${randomBytes(24).toString('hex')}`;
 export const API_KEY = `bench-key-${randomBytes(12).toString('hex')}`;
@@ -238,18 +238,6 @@ export function machineBusySeconds() {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = ticks; // idle and iowait left out
   return (user + nice + system + irq + softirq + steal) / 100;
-}
-
-/** Asks the kernel for a free port; the tiny race until the gateway binds it is accepted. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function createSqliteFile() {

@@ -6,7 +6,7 @@
  * cleanup.mjs task: the caller stops it, and cleanup.mjs SIGKILLs it at exit otherwise.
  */
 import { spawn } from 'node:child_process';
-import { freePort } from './gateways.mjs';
+import { freePort } from './free-port.mjs';
 import Redis from 'ioredis';
 import { trackChild } from './cleanup.mjs';
 

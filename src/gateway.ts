@@ -269,9 +269,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const streamAdvanced = new EventEmitter();
   streamAdvanced.setMaxListeners(0);
   for (const r of relays) {
-    r.onBatchPublished(() => {
+    r.onBatchPublished((published) => {
       streamAdvanced.emit('advance');
-      fanout.announceAdvance();
+      // At low rates each batch is one notification: one Redis message fewer per notification.
+      if (!relayEmits.carriesAdvance(published)) fanout.announceAdvance();
     });
   }
   let outageHandling: OutageHandling | null = null;
@@ -309,7 +310,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       const p = first ? partitionOf(first.input.tenantId, partitions.length) : 0;
       relays[p]!.wake();
       planners[p]!.wake();
-      fanout.wakeOthers();
+      // Only the leaders act on a wake-up; with both here, the others have nothing to do.
+      if (!(relays[p]!.isLeader() && planners[p]!.isLeader())) fanout.wakeOthers();
     },
     options.hooks?.writer,
     {

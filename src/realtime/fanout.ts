@@ -24,8 +24,9 @@ export interface Fanout {
   announcePolicyChange(change: PolicyChange): void;
   /**
    * Sends the relay's emits of one batch to the other instances as few messages (not one
-   * per notification); each emits them to its own sockets (`onRelayBatch`), in order.
-   * Unset: the relay's emits travel one by one through the adapter.
+   * per notification); each emits them to its own sockets (`onRelayBatch`), in order, and
+   * takes the message as the relay's advance too (`onAdvance`): a batch sent this way is
+   * not announced again. Unset: the relay's emits travel one by one through the adapter.
    */
   relayBatch?(emits: readonly RelayEmit[]): void;
   /**

@@ -54,8 +54,11 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
   };
   const onRelayBatchEvent = (raw: unknown) => {
     const emits = parseRelayBatch(raw);
-    if (emits) listeners?.onRelayBatch(emits);
-    else logger.warn('ignored a malformed relay batch from another instance');
+    if (emits) {
+      listeners?.onRelayBatch(emits);
+      // The batch's rows are committed: it stands for the relay's advance (gateway.ts).
+      listeners?.onAdvance();
+    } else logger.warn('ignored a malformed relay batch from another instance');
   };
   let listening = true;
   // Only once our subscriber is back can replay + release of held broadcasts be complete.

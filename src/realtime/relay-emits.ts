@@ -34,6 +34,14 @@ export class RelayEmits implements RelayPublisher {
     return published.length > 0 ? this.fanout.published?.() : undefined;
   }
 
+  /**
+   * Whether the other instances learn of this batch from its relay-batch messages: each
+   * takes one as the stream's advance too, so no separate announcement is needed.
+   */
+  carriesAdvance(published: readonly Publication[]): boolean {
+    return this.fanout.relayBatch !== undefined && published.some((p) => p.rooms.length > 0);
+  }
+
   /** A batch the relay emitted on another instance, in its order. */
   receive(emits: readonly RelayEmit[]): void {
     for (const { tenantKey, rooms, notification } of emits) {

@@ -1,6 +1,9 @@
 /** Two gateway instances on one MySQL and one Redis behave as one gateway. */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/user-token.js';
+import { ADVANCE_EVENT, RELAY_BATCH_EVENT, WAKE_EVENT } from '../../src/realtime/fanout.js';
+import { SseSession } from '../http/sse-session.js';
 import { deferred, type Deferred } from '../support/deferred.js';
 import { until } from '../support/until.js';
 import { createTestBed, notifyUser, postNotify, uniqueUser, userToken, type RunningGateway, type TestBed } from '../support/harness.js';
@@ -112,5 +115,62 @@ describe('two instances joined by Redis', () => {
     await onB.waitForIds([marker]);
     expect(onB.ids).toEqual([...missed, marker]);
     onB.close();
+  });
+  /** The instance leading both consumers of the one partition, and another one. */
+  async function leaderAndOther(): Promise<{ leader: RunningGateway; other: RunningGateway }> {
+    const leadsBoth = (g: RunningGateway) => g.gateway.relays[0]!.isLeader() && g.gateway.planners[0]!.isLeader();
+    await until(() => [a, b].some(leadsBoth), 'one instance leading the relay and the planner');
+    const leader = leadsBoth(a) ? a : b;
+    return { leader, other: leader === a ? b : a };
+  }
+
+  it('an SSE stream on an instance that does not lead gets what the leader relayed', async () => {
+    const { leader, other } = await leaderAndOther();
+    const user = uniqueUser();
+    const stream = await SseSession.open(`${other.url}/api/stream`, { authorization: `Bearer ${userToken(user)}` });
+    try {
+      await stream.waitFor(() => stream.named('synced').length > 0, 'synced');
+      const ids = [await notifyUser(leader.url, user, 'relayed elsewhere 1'), await notifyUser(other.url, user, 'relayed elsewhere 2')];
+      await stream.waitForIds(ids);
+      expect(stream.notificationIds).toEqual(ids);
+    } finally {
+      stream.close();
+    }
+  });
+
+  // What a notification costs the other instances (each decodes every message): its relay
+  // batch, which also stands for the stream's advance, and a wake-up only when it was
+  // committed away from the leaders.
+  it('a notification publishes one relay-batch message, no separate advance, and a wake-up only from a non-leader', async () => {
+    const { leader, other } = await leaderAndOther();
+    const listener = new Redis(bed.db.redisUrl!);
+    const seen: string[] = [];
+    listener.on('pmessageBuffer', (_pattern: Buffer, _channel: Buffer, message: Buffer) => seen.push(message.toString('latin1')));
+    await listener.psubscribe(`${bed.db.redisPrefix}:sio*`);
+    const count = (event: string) => seen.filter((m) => m.includes(event)).length;
+    const batchOf = (id: string) => () => seen.some((m) => m.includes(RELAY_BATCH_EVENT) && m.includes(id));
+    const user = uniqueUser();
+    const client = await TestClient.connect(other.url, { token: userToken(user) });
+    try {
+      const first = await notifyUser(leader.url, user, 'posted where the leaders are');
+      await client.waitForIds([first]);
+      // The leader publishes on one connection, in order: once the second batch is here, an
+      // advance announced after the first would be here too.
+      const second = await notifyUser(leader.url, user, 'again');
+      await until(batchOf(second), 'the second relay batch');
+      expect(count(ADVANCE_EVENT)).toBe(0);
+      expect(count(WAKE_EVENT)).toBe(0);
+      expect(count(RELAY_BATCH_EVENT)).toBe(2);
+
+      const third = await notifyUser(other.url, user, 'posted away from the leaders');
+      await until(() => batchOf(third)() && count(WAKE_EVENT) > 0, 'the third relay batch and a wake-up');
+      await client.waitForIds([first, second, third]);
+      expect(count(WAKE_EVENT)).toBe(1);
+      expect(count(RELAY_BATCH_EVENT)).toBe(3);
+      expect(count(ADVANCE_EVENT)).toBe(0);
+    } finally {
+      client.close();
+      listener.disconnect();
+    }
   });
 });
