@@ -69,7 +69,13 @@ export async function startClientPool({
     },
     async collect() {
       const parts = await all('collect');
-      return { sentAt: parts.flatMap((p) => p.sentAt), recvAt: parts.flatMap((p) => p.recvAt), ...sumCounts(parts) };
+      return {
+        sentAt: parts.flatMap((p) => p.sentAt), recvAt: parts.flatMap((p) => p.recvAt),
+        sendToWrite: parts.flatMap((p) => p.sendToWrite), writeToReceipt: parts.flatMap((p) => p.writeToReceipt),
+        // The worst thread's: a tail is as long as the slowest receiver makes it.
+        loopDelay: { p99Ms: Math.max(...parts.map((p) => p.loopDelay.p99Ms)), maxMs: Math.max(...parts.map((p) => p.loopDelay.maxMs)) },
+        ...sumCounts(parts),
+      };
     },
     /**
      * `rate` subscribe/unsubscribe operations per second on `topic` for `durationMs`, over

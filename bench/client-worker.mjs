@@ -2,7 +2,12 @@
  * A worker thread holding a share of the bench's Socket.IO clients (websocket transport,
  * one connection per client). For every `notification` of the current phase it records
  * the send time the poster put in `data.t` and the receive time, both on the monotonic
- * clock shared by all threads and processes of the machine (see clock.mjs).
+ * clock shared by all threads and processes of the machine (see clock.mjs). Where a
+ * POST→receipt time goes: the wall-clock send time (`data.w`) and the notification's
+ * `createdAt` (stamped by the gateway as it builds the write) split it into send → write
+ * (HTTP, validation, the batcher's queue) and write → receipt (commit, relay, emit, this
+ * thread), to the millisecond. This thread's own event-loop delay over the phase tells
+ * how much of a tail is the receiving side's.
  *
  * A notification counts once per socket: a tenant broadcast is one id received by every
  * socket, and each of those receipts is a sample. Sockets connected with `outOfBand` also
@@ -35,9 +40,11 @@
  *   presence { clear } → { events: [{ socket, at, topic, connections, users }] } (clock.mjs time)
  *   phase { name }  → starts recording notifications tagged `data.ph === name`, clears the last record
  *   count           → { unique, duplicates, stray, early, followed }
- *   collect         → { sentAt[], recvAt[], unique, duplicates, stray, early, followed }
+ *   collect         → { sentAt[], recvAt[], sendToWrite[], writeToReceipt[], loopDelay: { p99Ms, maxMs },
+ *                       unique, duplicates, stray, early, followed }
  *   close           → closes every socket
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { io } from 'socket.io-client';
 import { now } from './clock.mjs';
@@ -53,10 +60,12 @@ const watching = new Map();
 let presenceEvents = [];
 let phase = null;
 let record = freshRecord();
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 function freshRecord() {
   // ids: socket:id → how its first copy came (IN_ORDER, or EARLY until the in-order copy follows)
-  return { sentAt: [], recvAt: [], ids: new Map(), duplicates: 0, stray: 0, early: 0, followed: 0 };
+  return { sentAt: [], recvAt: [], sendToWrite: [], writeToReceipt: [], ids: new Map(), duplicates: 0, stray: 0, early: 0, followed: 0 };
 }
 
 const IN_ORDER = 0;
@@ -85,6 +94,11 @@ function onNotification(socketIndex, notification, outOfBand = false) {
   if (outOfBand) record.early += 1;
   record.sentAt.push(data.t);
   record.recvAt.push(receivedAt);
+  const written = Date.parse(notification.createdAt);
+  if (typeof data.w === 'number' && Number.isFinite(written)) {
+    record.sendToWrite.push(written - data.w);
+    record.writeToReceipt.push(Date.now() - written);
+  }
 }
 
 function connectOne({ url, token, topics }, outOfBand) {
@@ -251,13 +265,18 @@ parentPort.on('message', async ({ reqId, cmd, ...args }) => {
     case 'phase':
       phase = args.name;
       record = freshRecord();
+      loopDelay.reset();
       reply = {};
       break;
     case 'count':
       reply = counts();
       break;
     case 'collect':
-      reply = { sentAt: record.sentAt, recvAt: record.recvAt, ...counts() };
+      reply = {
+        sentAt: record.sentAt, recvAt: record.recvAt, sendToWrite: record.sendToWrite, writeToReceipt: record.writeToReceipt,
+        loopDelay: { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
+        ...counts(),
+      };
       break;
     case 'churn':
       reply = await churn(args);

@@ -85,7 +85,7 @@ export async function latency({ setup, pool, poster, opts }) {
     cpuShare: (setup.cpuSeconds() - cpuBefore) / windowSeconds,
     machineBusyShare: (machineBusySeconds() - machineBefore) / windowSeconds / cpus().length,
   };
-  const { sentAt, recvAt } = await pool.collect();
+  const { sentAt, recvAt, sendToWrite, writeToReceipt, loopDelay } = await pool.collect();
   // How long after the last scheduled send the last response came: beyond a second the
   // gateway did not keep up with --rate and the figures are mostly queueing time.
   const responseLagMs = sent.elapsedMs - ((opts.count - 1) * 1000) / opts.rate;
@@ -105,6 +105,9 @@ export async function latency({ setup, pool, poster, opts }) {
     saturated: responseLagMs > 1000,
     deliveryLagMs,
     gateway,
+    // Where the time went (wall clock, ms resolution), and the receiving threads' own delay.
+    hops: { sendToWrite: summarize(sendToWrite), writeToReceipt: summarize(writeToReceipt) },
+    clientLoopDelay: loopDelay,
     ...counts,
     ...summarize(recvAt.map((r, i) => r - sentAt[i])),
   };
@@ -152,7 +155,7 @@ export async function ingest({ setup, pool, poster, opts }) {
   const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
   const cpuSeconds = setup.cpuSeconds() - cpuBefore;
   const batchesAfter = await writeBatches(setup.urls);
-  const { sentAt, recvAt } = await pool.collect();
+  const { sentAt, recvAt, sendToWrite, writeToReceipt, loopDelay } = await pool.collect();
   const inWindow = recvAt.filter((t) => t <= end).length;
   const lastReceipt = recvAt.reduce((max, t) => Math.max(max, t), end);
   return {

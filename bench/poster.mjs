@@ -45,13 +45,13 @@ export function createPoster({ urls, apiKey, tenantId, maxSockets }) {
 
   /** One notification for `userId`, tagged with phase `ph`; `extra` goes into the body (e.g. a priority); resolves to { status, id }. */
   async function post(userId, ph, extra = {}) {
-    const res = await send(SINGLE_PATH, { tenantId, userId, title: 'bench', data: { t: now(), ph }, ...extra });
+    const res = await send(SINGLE_PATH, { tenantId, userId, title: 'bench', data: { t: now(), w: Date.now(), ph }, ...extra });
     return { status: res.status, id: res.status === 201 ? res.body.id : null, error: res.error };
   }
 
   /** One notification to every connected socket of `tenant`. */
   async function postTenant(tenant, ph) {
-    const res = await send(SINGLE_PATH, { tenantId: tenant, scope: 'tenant', title: 'bench broadcast', data: { t: now(), ph } });
+    const res = await send(SINGLE_PATH, { tenantId: tenant, scope: 'tenant', title: 'bench broadcast', data: { t: now(), w: Date.now(), ph } });
     return { status: res.status, id: res.status === 201 ? res.body.id : null, error: res.error };
   }
 
@@ -62,7 +62,7 @@ export function createPoster({ urls, apiKey, tenantId, maxSockets }) {
    * `{ channels: ['hook'] }`).
    */
   async function postBatch(userIds, ph, extra = {}) {
-    const data = { t: now(), ph };
+    const data = { t: now(), w: Date.now(), ph };
     const notifications = userIds.map((userId) => ({ kind: KIND, tenantId, userIds: [userId], title: 'bench', data, ...extra }));
     const res = await send(BATCH_PATH, { notifications });
     const results = res.status === 200 && Array.isArray(res.body?.results) ? res.body.results : null;

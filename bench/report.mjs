@@ -33,6 +33,12 @@ export function formatSetup(result, opts) {
       row('  gateway during it', `event-loop delay p99 ${ms(g.loopLag.p99Ms)}, max ${ms(g.loopLag.maxMs)}`,
         `gateway CPU ${(g.cpuShare * 100).toFixed(0)} % of a core; the machine ${(g.machineBusyShare * 100).toFixed(0)} % busy (all cores)`);
     }
+    const h = lat.hops;
+    if (h?.sendToWrite.samples) {
+      row('  send → write (HTTP, batcher)', `p50 ${ms(h.sendToWrite.p50)}  p99 ${ms(h.sendToWrite.p99)}  max ${ms(h.sendToWrite.max)}`, 'wall clock, 1 ms resolution');
+      row('  write → receipt (commit, relay, emit)', `p50 ${ms(h.writeToReceipt.p50)}  p99 ${ms(h.writeToReceipt.p99)}  max ${ms(h.writeToReceipt.max)}`);
+      row('  client threads\' event-loop delay', `p99 ${ms(lat.clientLoopDelay.p99Ms)}, max ${ms(lat.clientLoopDelay.maxMs)}`, 'the worst thread');
+    }
   }
   if (ing) {
     row(`ingest, ${ing.concurrency} concurrent, ${ing.seconds.toFixed(1)} s`, `${int(ing.committedPerSec)} notifications/s committed`,
