@@ -290,6 +290,22 @@ export async function metricSample(url, name, labels) {
   return null;
 }
 
+/**
+ * The gateway's own time for the notify POSTs so far (notify_http_request_duration_seconds,
+ * every POST route under /api/notify, every status): cumulative count per bucket bound.
+ */
+export async function notifyRequestBuckets(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = new Map();
+  for (const m of text.matchAll(/^notify_http_request_duration_seconds_bucket\{([^}]*)\} (\S+)$/gm)) {
+    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (labels.method !== 'POST' || !labels.route?.startsWith('/api/notify')) continue;
+    const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
+  }
+  return buckets;
+}
+
 /** One instance's value of a metric without labels; null when it does not report it. */
 export async function metricValue(url, name) {
   return (await metricValues(url, [name]))[name];

@@ -19,7 +19,7 @@ import { cpus } from 'node:os';
 import { io } from 'socket.io-client';
 import { now, sleep } from './clock.mjs';
 import { fileLimitProblem, startClientPool, tokenFor, userId } from './client-pool.mjs';
-import { machineBusySeconds, metricSum, metricValues } from './gateways.mjs';
+import { machineBusySeconds, metricSum, metricValues, notifyRequestBuckets } from './gateways.mjs';
 import { postAtRate, postBatchesAtRate, postFlatOut } from './poster.mjs';
 
 /**
@@ -70,6 +70,7 @@ export async function latency({ setup, pool, poster, opts }) {
   // Where the tail comes from: the gateway's event-loop delay over the phase (prom-client
   // resets it on every scrape, so this one starts the window), its CPU, the whole box's.
   await loopLag(setup.urls[0]);
+  const requestsBefore = await notifyRequestBuckets(setup.urls[0]);
   const cpuBefore = setup.cpuSeconds();
   const machineBefore = machineBusySeconds();
   const start = now();
@@ -84,6 +85,7 @@ export async function latency({ setup, pool, poster, opts }) {
     loopLag: await loopLag(setup.urls[0]),
     cpuShare: (setup.cpuSeconds() - cpuBefore) / windowSeconds,
     machineBusyShare: (machineBusySeconds() - machineBefore) / windowSeconds / cpus().length,
+    requestTime: bucketQuantiles(requestsBefore, await notifyRequestBuckets(setup.urls[0])),
   };
   const { sentAt, recvAt, sendToWrite, writeToReceipt, loopDelay } = await pool.collect();
   // How long after the last scheduled send the last response came: beyond a second the
@@ -121,6 +123,21 @@ async function loopLag(url) {
   const lag = await metricValues(url, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
   const ms = (seconds) => (seconds === null ? null : seconds * 1000);
   return { p99Ms: ms(lag.nodejs_eventloop_lag_p99_seconds), maxMs: ms(lag.nodejs_eventloop_lag_max_seconds) };
+}
+
+/**
+ * From two readings of a histogram's cumulative buckets: the requests between them and,
+ * for p50/p99, the smallest bucket bound holding that share (an upper bound, not a value).
+ */
+function bucketQuantiles(before, after) {
+  const bounds = [...after.keys()].sort((x, y) => x - y);
+  const count = (le) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const total = count(Infinity);
+  const withinMs = (q) => {
+    const le = bounds.find((b) => count(b) >= q * total);
+    return le === undefined ? null : le * 1000;
+  };
+  return { requests: total, p50AtMostMs: withinMs(0.5), p99AtMostMs: withinMs(0.99) };
 }
 
 /** What an ingest phase committed, and at what cost; shared by single-POST and batch ingest. */

@@ -32,6 +32,10 @@ export function formatSetup(result, opts) {
     if (g) {
       row('  gateway during it', `event-loop delay p99 ${ms(g.loopLag.p99Ms)}, max ${ms(g.loopLag.maxMs)}`,
         `gateway CPU ${(g.cpuShare * 100).toFixed(0)} % of a core; the machine ${(g.machineBusyShare * 100).toFixed(0)} % busy (all cores)`);
+      if (g.requestTime?.requests) {
+        row('  notify requests, gateway-side time', `p50 ≤ ${ms(g.requestTime.p50AtMostMs)}  p99 ≤ ${ms(g.requestTime.p99AtMostMs)}`,
+          `${g.requestTime.requests} requests; histogram bucket bounds`);
+      }
     }
     const h = lat.hops;
     if (h?.sendToWrite.samples) {

@@ -9,6 +9,9 @@
  *   what was read is cached, "has no document" included (a null entry), so users without
  *   preferences cost nothing after their first notification.
  * - Concurrent loads share reads: a key being read is not read again until that read ends.
+ *   The documents missed by every load of one tenant in one turn of the event loop go in
+ *   one query: concurrent requests, and the items of one batch request, read together
+ *   rather than one query each (which queued for pool connections under load).
  * - Memory is bounded: an LRU of POLICY_CACHE_ENTRIES entries; each entry lives at most
  *   POLICY_CACHE_TTL_SECONDS, a safety net for an invalidation that never arrived.
  * - A change (PUT/DELETE on any instance) invalidates the key here and, through the
@@ -49,6 +52,8 @@ const TENANT_DEFAULT = '';
 export class PolicyCache implements PolicySource {
   private readonly cache: ExpiringLru<Cached>;
   private readonly inFlight = new Map<string, Promise<Cached>>();
+  /** Per tenant: the document ids to read once this turn's loads have all asked. */
+  private readonly queued = new Map<string, { ids: Set<string>; read: Promise<Map<string, PreferenceDocument>> }>();
   /** Moves on every invalidation: a read that saw it move does not cache its result. */
   private generation = 0;
 
@@ -137,10 +142,26 @@ export class PolicyCache implements PolicySource {
     return id === TENANT_DEFAULT ? tenantKey(tenantId) : userKey(tenantId, id);
   }
 
-  /** One batched read for these documents; each key's share of it is registered in flight. */
+  /**
+   * Queues these documents for the tenant's read of this turn (one batched query, sent
+   * once the current synchronous work and its microtasks are done); each key's share of
+   * it is registered in flight at once, so later loads join it.
+   */
   private readDocuments(tenantId: string, ids: readonly string[]): void {
-    const batch = this.source.getMany(tenantId, ids);
-    for (const id of ids) this.track(this.documentKey(tenantId, id), batch.then((found) => found.get(id) ?? null));
+    let queued = this.queued.get(tenantId);
+    if (!queued) {
+      const pending = new Set<string>();
+      const read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.queued.delete(tenantId);
+        return this.source.getMany(tenantId, [...pending]);
+      });
+      queued = { ids: pending, read };
+      this.queued.set(tenantId, queued);
+    }
+    for (const id of ids) {
+      queued.ids.add(id);
+      this.track(this.documentKey(tenantId, id), queued.read.then((found) => found.get(id) ?? null));
+    }
   }
 
   private readKind(tenantId: string, kind: string): void {

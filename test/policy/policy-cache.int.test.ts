@@ -7,7 +7,7 @@ import { PolicyCache } from '../../src/policy/policy-cache.js';
 import { createStore } from '../../src/store/store.js';
 import { api } from '../support/admin-api.js';
 import { useGateway } from '../support/gateway-suite.js';
-import { uniqueUser, userToken } from '../support/harness.js';
+import { API_KEY, uniqueUser, userToken } from '../support/harness.js';
 
 const suite = useGateway();
 
@@ -210,6 +210,33 @@ describe('policy cache', () => {
     // The most recently used stay; the oldest went.
     expect(cache.peek({ tenantId: tenant, userId: 'lru-149' })).toEqual({ value: null });
     expect(cache.peek({ tenantId: tenant, userId: 'lru-0' })).toBeUndefined();
+  });
+
+  it('reads what the loads of one tenant miss in one turn in one query', async () => {
+    const cache = suite.gw.gateway.policies;
+    const tenant = freshTenant();
+    await cache.load(tenant, 'task:done', []); // the kind and the tenant default, cached
+    seen = [];
+    const users = ['one', 'two', 'three'].map((u) => uniqueUser(u));
+    await Promise.all(users.map((u) => cache.load(tenant, 'task:done', [u])));
+    expect(queries('notify_preferences')).toHaveLength(1);
+    expect(queries('notify_preferences')[0]!.bindings).toEqual(expect.arrayContaining(users));
+    expect(queries('notify_kinds')).toEqual([]);
+  });
+
+  it('a batch request reads its items\' preferences in one query, not one per item', async () => {
+    const tenant = freshTenant();
+    const users = Array.from({ length: 20 }, (_, i) => uniqueUser(`item${i}`));
+    seen = [];
+    const response = await fetch(`${suite.gw.url}/api/notify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+      body: JSON.stringify({ notifications: users.map((u) => ({ kind: 'task:done', tenantId: tenant, userIds: [u], title: 'hi' })) }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { results: { status: number }[] }).results.map((r) => r.status)).toEqual(users.map(() => 201));
+    expect(queries('notify_preferences')).toHaveLength(1);
+    expect(queries('notify_kinds')).toHaveLength(1);
   });
 
   it('a failed read reaches every caller and is not cached', async () => {
