@@ -22,6 +22,7 @@ import {
 } from '../support/harness.js';
 import { parseConfig } from '../../src/config/config.js';
 import { dependenciesOf } from '../../src/startup/dependencies.js';
+import { partitionOf } from '../../src/stream/stream-partitions.js';
 import { freePort } from '../support/ports.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { TestClient } from '../support/test-client.js';
@@ -217,6 +218,44 @@ describe('two instances on a Redis Cluster', () => {
     }
     console.log(`redis cluster failover: master :${victim} killed, cluster ok after ${failoverMs} ms; ${sent} notifications, all delivered once and in order`);
   }, 90_000);
+
+  // A database of its own: the stream layout moves to two partitions only with no other
+  // instance leading on the database (the pair above leads on theirs).
+  it('with STREAM_PARTITIONS=2 the instances lead one partition each and deliver across them', async () => {
+    const partitioned = await createTestBed();
+    try {
+      // A short poll: an idle leader checks its share (and hands a lease back) between polls.
+      const partitionedEnv = { ...env(), STREAM_PARTITIONS: '2', RELAY_POLL_MS: '200' };
+      const pair = [await partitioned.start(partitionedEnv), await partitioned.start(partitionedEnv)];
+      const led = (g: RunningGateway) => g.gateway.relays.filter((r) => r.isLeader()).length;
+      // The spread counts the instances through the sharded adapter (SHARDNUMSUB).
+      await until(() => led(pair[0]!) === 1 && led(pair[1]!) === 1, 'one relay lease on each instance');
+      const tenantIn = (partition: number) => {
+        for (let i = 0; ; i++) {
+          const tenant = newTenant(`p${partition}x${i}`);
+          if (partitionOf(tenant, 2) === partition) return tenant;
+        }
+      };
+      for (const tenant of [tenantIn(0), tenantIn(1)]) {
+        const user = uniqueUser();
+        const onFirst = await connect(pair[0]!, tokenFor(user, tenant));
+        const onSecond = await connect(pair[1]!, tokenFor(user, tenant));
+        const ids = [
+          await post(pair[0]!, { tenantId: tenant, userId: user, title: 'via the first' }),
+          await post(pair[1]!, { tenantId: tenant, userId: user, title: 'via the second' }),
+          await post(pair[0]!, { tenantId: tenant, scope: 'tenant', title: 'to everyone' }),
+        ];
+        for (const client of [onFirst, onSecond]) {
+          await client.waitForIds(ids);
+          expect(client.ids).toEqual(ids);
+        }
+        onFirst.close();
+        onSecond.close();
+      }
+    } finally {
+      await partitioned.stopAll();
+    }
+  }, 60_000);
 
   it('closing both instances closes every connection they opened on the cluster', async () => {
     for (const client of clients.splice(0)) client.close();
