@@ -265,6 +265,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ),
   );
   const planner = planners[0]!;
+  // Another instance came: the loops leading more than this instance's share hand one back now.
+  relayShare.onOverShare(() => relays.forEach((r) => r.wake()));
+  plannerShare.onOverShare(() => planners.forEach((p) => p.wake()));
   // Fires on every instance after the relay published; SSE streams listen to re-read the store.
   const streamAdvanced = new EventEmitter();
   streamAdvanced.setMaxListeners(0);

@@ -20,12 +20,20 @@ export interface LeaseGate {
 
 export class LeaseShare {
   private instances = 1;
+  private readonly overShareListeners: (() => void)[] = [];
 
   constructor(private readonly leases: readonly ConsumerLease[]) {}
 
   /** Sets how many instances share the leases (at least 1). */
   setInstances(count: number): void {
     this.instances = Math.max(1, Math.floor(count) || 1);
+    // An idle leader looks at its gate only between polls: tell it now.
+    if (this.held().length > this.share()) for (const listener of this.overShareListeners) listener();
+  }
+
+  /** Called when a new count leaves this instance leading more than its share. */
+  onOverShare(listener: () => void): void {
+    this.overShareListeners.push(listener);
   }
 
   /** How many leases one instance should lead at most. */

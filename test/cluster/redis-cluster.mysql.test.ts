@@ -224,12 +224,13 @@ describe('two instances on a Redis Cluster', () => {
   it('with STREAM_PARTITIONS=2 the instances lead one partition each and deliver across them', async () => {
     const partitioned = await createTestBed();
     try {
-      // A short poll: an idle leader checks its share (and hands a lease back) between polls.
-      const partitionedEnv = { ...env(), STREAM_PARTITIONS: '2', RELAY_POLL_MS: '200' };
+      // The long fallback poll of env(): the first instance, idle, hands a lease back
+      // because the new count wakes it, not because a poll came round.
+      const partitionedEnv = { ...env(), STREAM_PARTITIONS: '2' };
       const pair = [await partitioned.start(partitionedEnv), await partitioned.start(partitionedEnv)];
       const led = (g: RunningGateway) => g.gateway.relays.filter((r) => r.isLeader()).length;
       // The spread counts the instances through the sharded adapter (SHARDNUMSUB).
-      await until(() => led(pair[0]!) === 1 && led(pair[1]!) === 1, 'one relay lease on each instance');
+      await until(() => led(pair[0]!) === 1 && led(pair[1]!) === 1, 'one relay lease on each instance', RELAY_POLL_MS / 2);
       const tenantIn = (partition: number) => {
         for (let i = 0; ; i++) {
           const tenant = newTenant(`p${partition}x${i}`);
