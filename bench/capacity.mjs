@@ -520,20 +520,16 @@ function modelInputs(r, opts) {
   const idleCoreSecondsPerSocket = idle.cpuMsPerSecPer1000At25s / 1000 / 1000;
   // The cost windows also paid each instance's background and the connected users'
   // heartbeats: take those out, the model adds them back separately.
-  const net = (run) => {
-    const overhead = (run.instances * r.idle.baseCpuPerSec + run.clients * idleCoreSecondsPerSocket) *
-      (run.cost.receivedMs / 1000);
-    return run.cost.cpuUs.gateway - (overhead * 1e6) / run.cost.committed;
-  };
+  const overheadUs = (instances, clients, seconds, notifications) =>
+    ((instances * r.idle.baseCpuPerSec + clients * idleCoreSecondsPerSocket) * seconds * 1e6) / Math.max(1, notifications);
+  const net = (run) => run.cost.cpuUs.gateway - overheadUs(run.instances, run.clients, run.cost.receivedMs / 1000, run.cost.committed);
   const g1 = net(r.cost1);
   const g4 = net(r.cost4);
   // The same at the paced rate, and the split of a notification's cost into a part per
   // notification and a part per published Redis message (relay batch or event), from the
   // two points: flat out (few messages) and paced (about one each).
   const paced = r.cost4.paced;
-  const pacedUs = paced
-    ? paced.rawGatewayUs - ((4 * r.idle.baseCpuPerSec + r.cost4.clients * idleCoreSecondsPerSocket) * paced.windowSeconds * 1e6) / Math.max(1, paced.committed)
-    : null;
+  const pacedUs = paced ? paced.rawGatewayUs - overheadUs(r.cost4.instances, r.cost4.clients, paced.windowSeconds, paced.committed) : null;
   const flatPublish = r.cost4.redis?.publishPerNotification;
   const perMessageUs = paced && flatPublish !== undefined && paced.publishPerNotification - flatPublish > 0.1
     ? (pacedUs - g4) / (paced.publishPerNotification - flatPublish)

@@ -280,25 +280,35 @@ export async function metricSum(urls, name) {
  * `labels` (label order does not matter); null when there is none.
  */
 export async function metricSample(url, name, labels) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await metricsText(url);
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const close = line.lastIndexOf('}');
-    const found = Object.fromEntries([...line.slice(name.length + 1, close).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    const found = labelsOf(line.slice(name.length + 1, close));
     if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(line.slice(close + 1).trim());
   }
   return null;
 }
 
+/** `a="x",b="y"` (a sample's label list) → { a: 'x', b: 'y' }. */
+function labelsOf(list) {
+  return Object.fromEntries([...list.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+}
+
+/** One scrape of an instance's /metrics, as text. */
+export async function metricsText(url) {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
 /**
- * The gateway's own time for the notify POSTs so far (notify_http_request_duration_seconds,
- * every POST route under /api/notify, every status): cumulative count per bucket bound.
+ * From a scrape: the gateway's own time for the notify POSTs so far
+ * (notify_http_request_duration_seconds, every POST route under /api/notify, every
+ * status), as a cumulative count per bucket bound.
  */
-export async function notifyRequestBuckets(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+export function notifyRequestBuckets(text) {
   const buckets = new Map();
   for (const m of text.matchAll(/^notify_http_request_duration_seconds_bucket\{([^}]*)\} (\S+)$/gm)) {
-    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    const labels = labelsOf(m[1]);
     if (labels.method !== 'POST' || !labels.route?.startsWith('/api/notify')) continue;
     const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
     buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
@@ -316,7 +326,12 @@ export async function metricValue(url, name) {
  * scrape matters for metrics a scrape resets, such as the event-loop delay histogram.
  */
 export async function metricValues(url, names) {
-  const lines = (await (await fetch(`${url}/metrics`)).text()).split('\n');
+  return valuesIn(await metricsText(url), names);
+}
+
+/** Unlabelled metrics of a scrape, by name (null for one not reported). */
+export function valuesIn(text, names) {
+  const lines = text.split('\n');
   return Object.fromEntries(
     names.map((name) => {
       const line = lines.find((l) => l.startsWith(`${name} `));

@@ -19,7 +19,7 @@ import { cpus } from 'node:os';
 import { io } from 'socket.io-client';
 import { now, sleep } from './clock.mjs';
 import { fileLimitProblem, startClientPool, tokenFor, userId } from './client-pool.mjs';
-import { machineBusySeconds, metricSum, metricValues, notifyRequestBuckets } from './gateways.mjs';
+import { machineBusySeconds, metricsText, metricSum, notifyRequestBuckets, valuesIn } from './gateways.mjs';
 import { postAtRate, postBatchesAtRate, postFlatOut } from './poster.mjs';
 
 /**
@@ -68,9 +68,9 @@ export async function latency({ setup, pool, poster, opts }) {
   await pool.phase('lat');
   const postMode = latencyPostMode(opts);
   // Where the tail comes from: the gateway's event-loop delay over the phase (prom-client
-  // resets it on every scrape, so this one starts the window), its CPU, the whole box's.
-  await loopLag(setup.urls[0]);
-  const requestsBefore = await notifyRequestBuckets(setup.urls[0]);
+  // resets it on every scrape, so this one starts the window), its request times, its
+  // CPU, the whole box's.
+  const scrapeBefore = await metricsText(setup.urls[0]);
   const cpuBefore = setup.cpuSeconds();
   const machineBefore = machineBusySeconds();
   const start = now();
@@ -81,11 +81,12 @@ export async function latency({ setup, pool, poster, opts }) {
     : await postAtRate(opts.count, opts.rate, () => poster.post(randomUser(opts), 'lat'));
   const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
   const windowSeconds = (now() - start) / 1000;
+  const scrapeAfter = await metricsText(setup.urls[0]);
   const gateway = {
-    loopLag: await loopLag(setup.urls[0]),
+    loopLag: loopLag(scrapeAfter),
     cpuShare: (setup.cpuSeconds() - cpuBefore) / windowSeconds,
     machineBusyShare: (machineBusySeconds() - machineBefore) / windowSeconds / cpus().length,
-    requestTime: bucketQuantiles(requestsBefore, await notifyRequestBuckets(setup.urls[0])),
+    requestTime: bucketQuantiles(notifyRequestBuckets(scrapeBefore), notifyRequestBuckets(scrapeAfter)),
   };
   const { sentAt, recvAt, sendToWrite, writeToReceipt, loopDelay } = await pool.collect();
   // How long after the last scheduled send the last response came: beyond a second the
@@ -116,11 +117,11 @@ export async function latency({ setup, pool, poster, opts }) {
 }
 
 /**
- * The first instance's event-loop delay since the last scrape, in ms (prom-client default
- * metrics). One scrape for both: every scrape starts the delay histogram over.
+ * From a scrape: the event-loop delay since the scrape before, in ms (prom-client default
+ * metrics; every scrape starts the delay histogram over).
  */
-async function loopLag(url) {
-  const lag = await metricValues(url, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
+function loopLag(text) {
+  const lag = valuesIn(text, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
   const ms = (seconds) => (seconds === null ? null : seconds * 1000);
   return { p99Ms: ms(lag.nodejs_eventloop_lag_p99_seconds), maxMs: ms(lag.nodejs_eventloop_lag_max_seconds) };
 }
@@ -172,7 +173,7 @@ export async function ingest({ setup, pool, poster, opts }) {
   const counts = await pool.waitForUnique(sent.committed, opts.drainMs);
   const cpuSeconds = setup.cpuSeconds() - cpuBefore;
   const batchesAfter = await writeBatches(setup.urls);
-  const { sentAt, recvAt, sendToWrite, writeToReceipt, loopDelay } = await pool.collect();
+  const { sentAt, recvAt } = await pool.collect();
   const inWindow = recvAt.filter((t) => t <= end).length;
   const lastReceipt = recvAt.reduce((max, t) => Math.max(max, t), end);
   return {

@@ -265,18 +265,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ),
   );
   const planner = planners[0]!;
-  // Another instance came: the loops leading more than this instance's share hand one back now.
-  relayShare.onOverShare(() => relays.forEach((r) => r.wake()));
-  plannerShare.onOverShare(() => planners.forEach((p) => p.wake()));
   // Fires on every instance after the relay published; SSE streams listen to re-read the store.
   const streamAdvanced = new EventEmitter();
   streamAdvanced.setMaxListeners(0);
   for (const r of relays) {
-    r.onBatchPublished((published) => {
-      streamAdvanced.emit('advance');
-      // At low rates each batch is one notification: one Redis message fewer per notification.
-      if (!relayEmits.carriesAdvance(published)) fanout.announceAdvance();
-    });
+    r.onBatchPublished(() => streamAdvanced.emit('advance'));
   }
   let outageHandling: OutageHandling | null = null;
   fanout.attach(io, {

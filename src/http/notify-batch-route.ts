@@ -49,33 +49,28 @@ export function notifyBatchRoute(deps: NotifyDeps, isStoreUnavailable: (error: u
     // Validating 500 items of 1,000 recipients takes hundreds of ms: in slices, the event
     // loop turning between them. The items' preferences load concurrently within a slice,
     // so the policy cache reads what they miss in one query, not one per item in turn.
-    const prepared: ({ input: NotificationInput; transient: boolean } | { error: unknown })[] = [];
-    let loading: Promise<void>[] = [];
-    const slice = new TimeSlice();
-    for (const { kind, ...item } of parsed.data.notifications) {
-      const index = prepared.length;
+    type Prepared = { input: NotificationInput; transient: boolean } | { error: unknown };
+    const prepare = async (kind: string, item: object): Promise<Prepared> => {
       try {
         checkKind(kind);
         const body = parseNotifyBody(item);
-        const transient = body.transient === true;
-        const input = toNotificationInput(deps, kind, body, grant);
-        prepared.push({ error: undefined }); // its place, filled once its preferences are in
-        loading.push(
-          withPolicies(deps.policies, input).then(
-            (input) => void (prepared[index] = { input, transient }),
-            (error: unknown) => void (prepared[index] = { error }),
-          ),
-        );
+        return { input: await withPolicies(deps.policies, toNotificationInput(deps, kind, body, grant)), transient: body.transient === true };
       } catch (error) {
-        prepared.push({ error });
+        return { error };
       }
+    };
+    const pending: Promise<Prepared>[] = [];
+    let settled = 0;
+    const slice = new TimeSlice();
+    for (const { kind, ...item } of parsed.data.notifications) {
+      pending.push(prepare(kind, item));
       if (slice.due) {
-        await Promise.all(loading);
-        loading = [];
+        await Promise.all(pending.slice(settled));
+        settled = pending.length;
         await slice.pause();
       }
     }
-    await Promise.all(loading);
+    const prepared = await Promise.all(pending);
     const valid = prepared.flatMap((p) => ('input' in p ? [p.input] : []));
     checkFanoutPerRequest(deps.fanoutPerRequest, valid, deps.metrics);
     const admission = valid.length > 0 ? await deps.limits?.admit(res, grant, valid) : undefined;

@@ -78,7 +78,7 @@ const RECORD_EVERY_MS = 100;
 
 export class OutboxRelay {
   private readonly loop: ConsumerLoop;
-  private readonly batchListeners: ((published: readonly Publication[]) => void)[] = [];
+  private readonly batchListeners: (() => void)[] = [];
   /** Last position emitted in this lease term. */
   private emittedThrough = 0;
   private readonly recording = { through: 0, running: null as Promise<void> | null };
@@ -123,8 +123,7 @@ export class OutboxRelay {
     this.loop.wake();
   }
 
-  /** After each batch, with what it emitted (expired ones left out). */
-  onBatchPublished(listener: (published: readonly Publication[]) => void): void {
+  onBatchPublished(listener: () => void): void {
     this.batchListeners.push(listener);
   }
 
@@ -158,7 +157,7 @@ export class OutboxRelay {
     await this.hooks.afterEmit?.(batch);
     this.emittedThrough = entries[entries.length - 1]!.position;
     this.record(this.emittedThrough);
-    for (const listener of this.batchListeners) listener(published);
+    for (const listener of this.batchListeners) listener();
     return entries.length;
   }
 

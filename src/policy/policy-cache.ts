@@ -144,19 +144,18 @@ export class PolicyCache implements PolicySource {
 
   /**
    * Queues these documents for the tenant's read of this turn (one batched query, sent
-   * once the current synchronous work and its microtasks are done); each key's share of
-   * it is registered in flight at once, so later loads join it.
+   * from setImmediate, after every request read in this turn has asked); each key's share
+   * of it is registered in flight at once, so later loads join it.
    */
   private readDocuments(tenantId: string, ids: readonly string[]): void {
     let queued = this.queued.get(tenantId);
     if (!queued) {
-      const pending = new Set<string>();
+      const batchIds = new Set<string>();
       const read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         this.queued.delete(tenantId);
-        return this.source.getMany(tenantId, [...pending]);
+        return this.source.getMany(tenantId, [...batchIds]);
       });
-      queued = { ids: pending, read };
-      this.queued.set(tenantId, queued);
+      this.queued.set(tenantId, (queued = { ids: batchIds, read }));
     }
     for (const id of ids) {
       queued.ids.add(id);

@@ -72,6 +72,9 @@ export function parseRelayBatch(raw: unknown): RelayEmit[] | null {
   return valid ? (raw as RelayEmit[]) : null;
 }
 
+/** Longest the relay waits for Redis to confirm its publishes before it moves on (an outage is a link loss). */
+export const PUBLISHED_TIMEOUT_MS = 2_000;
+
 export const WAKE_EVENT = 'outbox:wake';
 export const ADVANCE_EVENT = 'stream:advanced';
 export const RESYNC_EVENT = 'link:restored';

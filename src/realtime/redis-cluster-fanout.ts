@@ -22,9 +22,8 @@ import type { Logger } from '../logger.js';
 import { parsePolicyChange, type PolicyChange } from '../policy/policy-change.js';
 import { watchClusterSubscriptions } from '../redis/cluster-subscriptions.js';
 import { createRedisClient, type RedisTarget } from '../redis/redis-client.js';
-import { ADVANCE_EVENT, DELIVERIES_EVENT, POLICY_EVENT, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
+import { ADVANCE_EVENT, DELIVERIES_EVENT, POLICY_EVENT, PUBLISHED_TIMEOUT_MS, RESYNC_EVENT, WAKE_EVENT, type Fanout, type FanoutListeners } from './fanout.js';
 import { coalesced, debounced, settledWithin } from './event-timing.js';
-import { PUBLISHED_TIMEOUT_MS } from './redis-fanout.js';
 import { createTenantShardedAdapter } from './tenant-sharded-adapter.js';
 
 interface ControlMessage {

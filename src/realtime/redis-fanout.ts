@@ -18,6 +18,7 @@ import {
   ADVANCE_EVENT,
   DELIVERIES_EVENT,
   POLICY_EVENT,
+  PUBLISHED_TIMEOUT_MS,
   RELAY_BATCH_EVENT,
   RESYNC_EVENT,
   WAKE_EVENT,
@@ -134,8 +135,6 @@ export function createRedisFanout(url: string, keyPrefix: string, logger: Logger
  * at most this many emits, far below Redis's output buffer limits for subscribers.
  */
 const RELAY_EMITS_PER_MESSAGE = 100;
-/** Longest the relay waits for Redis to confirm its publishes before it moves on (an outage is a link loss). */
-export const PUBLISHED_TIMEOUT_MS = 2_000;
 
 /** A Redis restart is seen by both connections of every instance: resync once. */
 const RESYNC_DEBOUNCE_MS = 300;

@@ -52,6 +52,8 @@ export class ConsumerLoop {
     private readonly logger: Logger,
   ) {
     lease.onLost(() => this.wake());
+    // A leader over its share hands a lease back between batches: don't wait for the poll.
+    options.gate?.onOverShare(() => this.wake());
   }
 
   start(): void {

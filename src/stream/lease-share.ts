@@ -16,6 +16,8 @@ import type { ConsumerLease } from './consumer-lease.js';
 export interface LeaseGate {
   mayAcquire(): boolean;
   shouldYield(): boolean;
+  /** `listener` runs when a new instance count leaves this instance over its share. */
+  onOverShare(listener: () => void): void;
 }
 
 export class LeaseShare {
@@ -31,11 +33,6 @@ export class LeaseShare {
     if (this.held().length > this.share()) for (const listener of this.overShareListeners) listener();
   }
 
-  /** Called when a new count leaves this instance leading more than its share. */
-  onOverShare(listener: () => void): void {
-    this.overShareListeners.push(listener);
-  }
-
   /** How many leases one instance should lead at most. */
   share(): number {
     return Math.ceil(this.leases.length / this.instances);
@@ -49,6 +46,7 @@ export class LeaseShare {
         const held = this.held();
         return held.length > this.share() && held[held.length - 1] === index;
       },
+      onOverShare: (listener) => void this.overShareListeners.push(listener),
     };
   }
 
